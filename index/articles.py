@@ -1,0 +1,50 @@
+"""The Article record that flows from loaders to the store, and how its id and version are derived."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as Citewire stores it; ``text`` is the canonical text all offsets refer to."""
+
+    id: str
+    title: str
+    text: str
+    source: str | None = None
+    url: str | None = None
+    published_at: str | None = None
+    section: str | None = None
+    lang: str | None = None
+
+    @property
+    def version(self) -> str:
+        """A content hash: equal versions mean re-ingesting changes nothing."""
+        payload = asdict(self)
+        payload.pop("id")
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def is_safe_id(candidate: str) -> bool:
+    return bool(_SAFE_ID.match(candidate))
+
+
+def derive_article_id(*, explicit: str | None, url: str | None, fallback_key: str) -> str:
+    """A stable id: the caller's own id if it is safe, else a hash of the URL, else of a fallback key.
+
+    The id must not depend on the text, so that a corrected article replaces its earlier version.
+    """
+    if explicit:
+        explicit = explicit.strip()
+        if is_safe_id(explicit):
+            return explicit
+        return "a_" + hashlib.sha256(explicit.encode("utf-8")).hexdigest()[:16]
+    key = url.strip() if url else fallback_key
+    return "a_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]

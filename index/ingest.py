@@ -1,0 +1,63 @@
+"""The ingest pipeline: articles -> chunks -> embeddings -> store, skipping what is already there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from index.articles import Article
+from index.chunking import chunk_text
+from index.embedding import Embedder
+from index.store import ArticleStore
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UNCHANGED = "unchanged"
+    REPLACED = "replaced"
+
+
+@dataclass
+class IngestReport:
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    chunks_written: int = 0
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for o in self.outcomes.values() if o is outcome)
+
+
+@dataclass(frozen=True)
+class ChunkingPolicy:
+    max_tokens: int = 128
+    overlap_tokens: int = 32
+
+
+def embedding_text(article: Article, chunk_text_: str) -> str:
+    """What gets embedded for a chunk: the title gives short chunks their topic."""
+    return f"{article.title}\n{chunk_text_}" if article.title else chunk_text_
+
+
+def ingest_articles(
+    articles: Iterable[Article],
+    store: ArticleStore,
+    embedder: Embedder,
+    policy: ChunkingPolicy,
+    on_article: Callable[[Article, Outcome], None] | None = None,
+) -> IngestReport:
+    """Store each article unless the same version is already stored; report what happened to each."""
+    report = IngestReport()
+    for article in articles:
+        previous = store.version_of(article.id)
+        if previous == article.version:
+            outcome = Outcome.UNCHANGED
+        else:
+            chunks = chunk_text(article.text, embedder.counter, policy.max_tokens, policy.overlap_tokens)
+            vectors = embedder.model.get_text_embedding_batch([embedding_text(article, c.text) for c in chunks])
+            store.write(article, chunks, vectors)
+            report.chunks_written += len(chunks)
+            outcome = Outcome.CREATED if previous is None else Outcome.REPLACED
+        report.outcomes[article.id] = outcome
+        if on_article is not None:
+            on_article(article, outcome)
+    return report

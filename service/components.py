@@ -1,0 +1,56 @@
+"""The one place that turns settings into working parts: store, embedder, index, LLM, engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llama_index.core import Settings as LlamaSettings
+from llama_index.core import VectorStoreIndex
+from llama_index.core.llms import LLM
+
+from index.embedding import Embedder, load_embedder
+from index.ingest import ChunkingPolicy
+from index.store import ArticleStore, open_client
+from service.engine import CitewireQueryEngine
+from service.llm import build_llm
+from service.settings import Settings
+
+
+@dataclass
+class Components:
+    settings: Settings
+    store: ArticleStore
+    embedder: Embedder
+    index: VectorStoreIndex
+
+    @property
+    def chunking(self) -> ChunkingPolicy:
+        return ChunkingPolicy(self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
+
+
+def open_store(settings: Settings) -> ArticleStore:
+    return ArticleStore(open_client(settings.chroma_dir), settings.collection)
+
+
+def build_components(settings: Settings) -> Components:
+    """Store and embedder (no LLM): enough for ingest, listing and retrieval."""
+    store = open_store(settings)
+    embedder = load_embedder(settings.embed_model, settings.embed_batch_size)
+    # LlamaIndex falls back to OpenAI for anything not given; make sure nothing ever does.
+    LlamaSettings.embed_model = embedder.model
+    index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embedder.model)
+    return Components(settings=settings, store=store, embedder=embedder, index=index)
+
+
+def build_engine(components: Components, llm: LLM | None = None) -> CitewireQueryEngine:
+    settings = components.settings
+    llm = llm or build_llm(settings)
+    LlamaSettings.llm = llm
+    return CitewireQueryEngine(
+        index=components.index,
+        store=components.store,
+        llm=llm,
+        top_k=settings.top_k,
+        min_relevance=settings.min_relevance,
+        max_answer_tokens=settings.max_answer_tokens,
+    )

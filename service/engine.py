@@ -1,0 +1,167 @@
+"""The query engine: retrieve -> number the sources -> prompt from prompts/ -> LLM -> citations.
+
+It is a LlamaIndex ``CustomQueryEngine`` over a ``VectorStoreIndex`` on the Chroma store, with
+Citewire's own behaviour where the stock engines fall short on a small CPU model: relevance-gated
+abstention before the model is called, compact numbered sources, and citations checked against the
+stored article text so every quote is exactly the article's words at its offsets.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from llama_index.core import VectorStoreIndex
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.base.response.schema import Response
+from llama_index.core.llms import LLM
+from llama_index.core.prompts import ChatPromptTemplate
+from llama_index.core.query_engine import CustomQueryEngine
+from llama_index.core.schema import NodeWithScore
+
+from index.store import ArticleStore, StoredArticle
+from prompts import load_prompt
+from service.citations import looks_like_refusal, resolve_citations
+
+_EXTRA_CANDIDATES = 4  # fetched beyond top_k to make up for chunks of half-written articles
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, resolved against its committed article."""
+
+    article: StoredArticle
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float  # cosine similarity of question and chunk
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    passage: Passage
+
+    @property
+    def quote(self) -> str:
+        return self.passage.text
+
+
+@dataclass
+class Answer:
+    text: str
+    abstained: bool
+    citations: list[Citation]
+    retrieved: list[Passage]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def cosine_from_chroma(score: float) -> float:
+    """ChromaVectorStore reports exp(-distance); on a cosine collection distance = 1 - cosine."""
+    return 1.0 + math.log(score) if score > 0 else -1.0
+
+
+class CitewireQueryEngine(CustomQueryEngine):
+    """Answers a question from the indexed articles, or abstains."""
+
+    index: VectorStoreIndex
+    store: ArticleStore
+    llm: LLM
+    top_k: int = 4
+    min_relevance: float = 0.2
+    max_answer_tokens: int = 256
+
+    def custom_query(self, query_str: str) -> Response:
+        answer = self.answer(query_str)
+        return Response(response=answer.text, metadata={"answer": answer})
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """The top chunks whose article is fully stored, best first."""
+        k = top_k or self.top_k
+        hits = self.index.as_retriever(similarity_top_k=k + _EXTRA_CANDIDATES).retrieve(question)
+        articles = self.store.get_many([h.node.metadata["article_id"] for h in hits])
+        passages = [p for h in hits if (p := _passage(h, articles)) is not None]
+        return passages[:k]
+
+    def answer(self, question: str, top_k: int | None = None) -> Answer:
+        started = time.perf_counter()
+        retrieved = self.retrieve(question, top_k)
+        retrieve_ms = (time.perf_counter() - started) * 1000
+        relevant = [p for p in retrieved if p.score >= self.min_relevance]
+        if not relevant:
+            return self._abstain(retrieved, retrieve_ms, 0.0, started)
+
+        gen_started = time.perf_counter()
+        response = self.llm.chat(self._messages(question, relevant), max_tokens=self.max_answer_tokens)
+        generate_ms = (time.perf_counter() - gen_started) * 1000
+        raw = (response.message.content or "").strip()
+        if looks_like_refusal(raw):
+            return self._abstain(retrieved, retrieve_ms, generate_ms, started)
+        cited = resolve_citations(raw, [p.text for p in relevant])
+        if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
+            return self._abstain(retrieved, retrieve_ms, generate_ms, started)
+        citations = [Citation(n=i + 1, passage=relevant[src]) for i, src in enumerate(cited.cited)]
+        return Answer(
+            text=cited.text,
+            abstained=False,
+            citations=citations,
+            retrieved=retrieved,
+            timings_ms=_timings(retrieve_ms, generate_ms, started),
+        )
+
+    def _messages(self, question: str, passages: list[Passage]) -> list[ChatMessage]:
+        source_template = load_prompt("source")
+        sources = "\n\n".join(
+            source_template.format(n=i, title=p.article.article.title, origin=_origin(p.article), text=p.text)
+            for i, p in enumerate(passages, start=1)
+        )
+        template = ChatPromptTemplate(
+            message_templates=[
+                ChatMessage(role=MessageRole.SYSTEM, content=load_prompt("answer_system")),
+                ChatMessage(role=MessageRole.USER, content=load_prompt("answer_user")),
+            ]
+        )
+        return template.format_messages(sources=sources, question=question)
+
+    def _abstain(self, retrieved: list[Passage], retrieve_ms: float, generate_ms: float, started: float) -> Answer:
+        return Answer(
+            text=load_prompt("abstain"),
+            abstained=True,
+            citations=[],
+            retrieved=retrieved,
+            timings_ms=_timings(retrieve_ms, generate_ms, started),
+        )
+
+
+def _passage(hit: NodeWithScore, articles: dict[str, StoredArticle]) -> Passage | None:
+    meta = hit.node.metadata
+    stored = articles.get(meta["article_id"])
+    if stored is None or stored.version != meta.get("version"):
+        return None  # a chunk from an unfinished or superseded write
+    start, end = int(meta["start"]), int(meta["end"])
+    text = hit.node.get_content()
+    if stored.article.text[start:end] != text:
+        return None  # never cite a quote that is not the article's text at its offsets
+    return Passage(
+        article=stored,
+        chunk_id=hit.node.node_id,
+        start=start,
+        end=end,
+        text=text,
+        score=cosine_from_chroma(hit.score or 0.0),
+    )
+
+
+def _origin(stored: StoredArticle) -> str:
+    article = stored.article
+    parts = [article.source or "unknown source"]
+    if article.published_at:
+        parts.append(article.published_at[:10])
+    return ", ".join(parts)
+
+
+def _timings(retrieve_ms: float, generate_ms: float, started: float) -> dict[str, float]:
+    total = (time.perf_counter() - started) * 1000
+    return {"retrieve": round(retrieve_ms, 2), "generate": round(generate_ms, 2), "total": round(total, 2)}

@@ -1,0 +1,79 @@
+"""Citewire's settings: one typed object, read once from the environment and passed down.
+
+Every knob is an env var with the ``CITEWIRE_`` prefix (``CITEWIRE_DATA_DIR``, ``CITEWIRE_LLM_BACKEND``...).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "citewire"
+
+
+class Settings(BaseSettings):
+    """Typed configuration for indexing, answering and serving."""
+
+    model_config = SettingsConfigDict(env_prefix="CITEWIRE_", extra="ignore")
+
+    # Storage
+    data_dir: Path = Field(Path("data"), description="Chroma store and article texts live here.")
+    collection: str = Field("citewire", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,50}[A-Za-z0-9]$")
+
+    # Embedding and chunking
+    embed_model: str = Field(
+        "minilm",
+        description="'minilm' (the packaged all-MiniLM-L6-v2), a local sentence-transformers "
+        "folder, or a hub name (needs a network).",
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    chunk_tokens: int = Field(128, ge=16, le=512, description="Chunk size in embedder tokens.")
+    chunk_overlap_tokens: int = Field(32, ge=0, le=256)
+
+    # Retrieval and answering
+    top_k: int = Field(4, ge=1, le=20)
+    min_relevance: float = Field(
+        0.2,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity below which a retrieved chunk counts as irrelevant; "
+        "if no chunk reaches it, Citewire abstains without calling the model.",
+    )
+    max_question_chars: int = Field(2000, ge=10, le=100_000)
+    max_answer_tokens: int = Field(256, ge=16, le=4096)
+
+    # LLM
+    llm_backend: Literal["llamacpp", "openai"] = "llamacpp"
+    llm_model: str = Field(
+        "default",
+        description="llamacpp: a profile ('default', 'fast', 'tiny') or a path to a .gguf file. "
+        "openai: the model name the server expects.",
+    )
+    llm_context_tokens: int = Field(4096, ge=512, le=131072)
+    llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    llm_seed: int = 0
+    model_cache_dir: Path = Field(default_factory=lambda: _default_cache_dir() / "models")
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_api_key: SecretStr = SecretStr("not-needed")
+    openai_timeout_s: float = Field(120.0, gt=0)
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _overlap_below_chunk(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
+        return self
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
