@@ -7,7 +7,9 @@ point at the exact span of the stored article.
 
 from __future__ import annotations
 
+import bisect
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,34 +56,86 @@ class Chunk:
     n_tokens: int
 
 
+def _is_invisible(sentence: str) -> bool:
+    """True for text made only of whitespace and format characters (U+200B, U+2060, soft hyphen...).
+
+    ``str.strip`` keeps format characters, yet they carry no words and usually no tokens: as a
+    sentence of their own they would only make empty, zero-token units.
+    """
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in sentence)
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Sentence (start, end) offsets; lines are never joined, so headings and paragraphs stay apart."""
     spans: list[tuple[int, int]] = []
     for line in _LINE.finditer(text):
         base = line.start()
         for start, end in _punkt.span_tokenize(line.group()):
-            if text[base + start : base + end].strip():
+            if not _is_invisible(text[base + start : base + end]):
                 spans.append((base + start, base + end))
     return spans
 
 
+def _cut_before(text: str, piece_start: int, cut: int, end: int) -> int:
+    """Where a piece that may end at token end ``cut`` ends, so that words stay whole when they can.
+
+    At ``cut`` if a word ends there, else at the last whitespace inside the piece, else at ``cut``
+    itself (text without spaces, such as Chinese, or one very long word). Never past ``cut``: going
+    on to the end of the word could overshoot the budget by a whole word's tokens.
+    """
+    if cut >= end or text[cut].isspace():
+        return cut
+    for k in range(cut - 1, piece_start, -1):
+        if text[k].isspace():
+            while text[k - 1].isspace():
+                k -= 1
+            return k
+    return cut
+
+
 def _split_long(text: str, span: tuple[int, int], max_tokens: int, counter: TokenCounter) -> list[tuple[int, int]]:
-    """Cut an over-long sentence into pieces of at most ``max_tokens`` tokens, at token ends."""
+    """Cut an over-long sentence into pieces of at most ``max_tokens`` tokens each.
+
+    Candidate cuts are the token ends of one tokenisation of the whole sentence; each piece is
+    recounted on its own and shortened by a token while it is over budget, because a word cut in
+    the middle can tokenise differently out of context.
+    """
     start, end = span
-    ends = counter.token_ends(text[start:end])
+    cuts = sorted({start + e for e in counter.token_ends(text[start:end]) if 0 < e <= end - start})
     pieces: list[tuple[int, int]] = []
     piece_start = start
-    for i in range(max_tokens - 1, len(ends) - 1, max_tokens):
-        cut = start + ends[i]
-        while cut < end and text[cut] not in " \n\t" and cut > piece_start:
-            cut += 1  # finish the word the token belonged to
+    while piece_start < end:
+        first = bisect.bisect_right(cuts, piece_start)  # the first token ending inside this piece
+        for budget in range(max_tokens, 0, -1):
+            last = first + budget - 1
+            cut = end if last >= len(cuts) - 1 else _cut_before(text, piece_start, cuts[last], end)
+            if counter.count([text[piece_start:cut]])[0] <= max_tokens:
+                break
+        else:  # a tiny budget that even one token of a cut word exceeds on its own ("##ets" -> "et", "##s")
+            cut = piece_start + 1
         pieces.append((piece_start, cut))
         piece_start = cut
         while piece_start < end and text[piece_start].isspace():
             piece_start += 1
-    if piece_start < end:
-        pieces.append((piece_start, end))
-    return [p for p in pieces if p[1] > p[0]]
+    return pieces
+
+
+def _overlap_start(units: Sequence[tuple[int, int, int]], i: int, j: int, max_tokens: int, overlap_tokens: int) -> int:
+    """Index of the unit that starts the chunk after ``units[i:j]``: earlier than ``j`` to repeat overlap.
+
+    The trailing units that fit in ``overlap_tokens`` are repeated, and none at all when it is 0
+    (not even units of 0 tokens). The overlap is dropped when unit ``j`` would not fit beside it:
+    the next chunk would hold only the repeated units, a chunk contained in the previous one.
+    """
+    if overlap_tokens <= 0:
+        return j
+    k, overlap = j, 0
+    while k - 1 > i and overlap + units[k - 1][2] <= overlap_tokens:
+        overlap += units[k - 1][2]
+        k -= 1
+    if overlap + units[j][2] > max_tokens:
+        return j
+    return k
 
 
 def chunk_text(text: str, counter: TokenCounter, max_tokens: int, overlap_tokens: int) -> list[Chunk]:
@@ -96,7 +150,9 @@ def chunk_text(text: str, counter: TokenCounter, max_tokens: int, overlap_tokens
             units.append((span[0], span[1], n))
         else:
             pieces = _split_long(text, span, max_tokens, counter)
-            units.extend((s, e, c) for (s, e), c in zip(pieces, counter.count([text[s:e] for s, e in pieces]), strict=True))
+            units.extend(
+                (s, e, c) for (s, e), c in zip(pieces, counter.count([text[s:e] for s, e in pieces]), strict=True)
+            )
 
     chunks: list[Chunk] = []
     i = 0
@@ -109,9 +165,5 @@ def chunk_text(text: str, counter: TokenCounter, max_tokens: int, overlap_tokens
         chunks.append(Chunk(index=len(chunks), start=start, end=end, text=text[start:end], n_tokens=total))
         if j >= len(units):
             break
-        k, overlap = j, 0
-        while k - 1 > i and overlap + units[k - 1][2] <= overlap_tokens:
-            overlap += units[k - 1][2]
-            k -= 1
-        i = k
+        i = _overlap_start(units, i, j, max_tokens, overlap_tokens)
     return chunks

@@ -82,12 +82,15 @@ def load_embedder(name: str, batch_size: int = 32) -> Embedder:
     except OSError as exc:
         raise EmbeddingModelError(f"cannot load embedding model {name!r} from {path}: {exc}") from exc
     st_model = model._model  # the underlying SentenceTransformer
-    dim = int(st_model.get_sentence_embedding_dimension() or len(model.get_text_embedding("dimension probe")))
+    # sentence-transformers renamed the method (the old name warns); older releases have only the old one.
+    get_dimension = getattr(st_model, "get_embedding_dimension", None) or st_model.get_sentence_embedding_dimension
+    dim = int(get_dimension() or len(model.get_text_embedding("dimension probe")))
     return Embedder(
         model=model,
         counter=TokenizerCounter(tokenizer),
         name=name,
         path=path,
         dim=dim,
-        max_seq_length=int(st_model.max_seq_length),
+        # None when the first module declares no limit: then the tokenizer's own limit applies.
+        max_seq_length=int(st_model.max_seq_length or tokenizer.model_max_length),
     )

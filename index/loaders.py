@@ -47,13 +47,13 @@ def article_from_record(record: dict[str, Any]) -> Article:
         if record.get(key) is not None and not isinstance(record[key], str):
             raise ArticleFormatError(f"'{key}' must be a string")
     text = strip_boilerplate_tail(text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if not text:  # checked again: a text of site furniture only ("READ ALSO") is empty once stripped
+        raise ArticleFormatError("'text' has no body text once site boilerplate is removed")
     title = (record.get("title") or "").strip() or _title_from_text(text)
     raw_date = record.get("published_at")
     url = record.get("url") or None
     return Article(
-        id=derive_article_id(
-            explicit=record.get("id"), url=url, fallback_key=f"{record.get('source')}|{title}"
-        ),
+        id=derive_article_id(explicit=record.get("id"), url=url, fallback_key=f"{record.get('source')}|{title}"),
         title=title,
         text=text,
         source=record.get("source") or None,
@@ -75,7 +75,7 @@ def load_file(path: Path) -> Iterator[Article]:
     """Yield the articles in one file; raises ArticleFormatError naming the file (and line) on bad input."""
     suffix = path.suffix.lower()
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_text(encoding="utf-8-sig")  # -sig: drop the BOM that Windows tools write
     except UnicodeDecodeError as exc:
         raise ArticleFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     if suffix in TEXT_SUFFIXES:
@@ -105,9 +105,7 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-            )
+            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
         elif path.is_file():
             files.append(path)
         else:

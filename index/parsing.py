@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+# A prefixed line whose value starts like a date (a digit or an English month name); parse_date
+# decides whether it is one, so "Updated November figures" stays body text.
 _DATE_LINE = re.compile(
     r"^(?:publi\w*(?:\s+(?:date|data|on))?|published|date|updated|posted(?:\s+on)?)\s*[:\-–]?\s*"
-    r"(?P<value>\d.*)$",
+    r"(?P<value>(?:\d|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b).*)$",
     re.IGNORECASE,
 )
 _DATE_FORMATS = (

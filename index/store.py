@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import chromadb
 import numpy as np
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -83,7 +84,9 @@ class ArticleStore:
     def list(self) -> list[StoredArticle]:
         """Every article, metadata only (text left empty), sorted newest first then by title."""
         got = self.articles.get(include=["metadatas"])
-        items = [_stored_from_record(aid, "", meta) for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)]
+        items = [
+            _stored_from_record(aid, "", meta) for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+        ]
         return sorted(items, key=lambda s: (s.article.published_at or "", s.article.title), reverse=True)
 
     def version_of(self, article_id: str) -> str | None:
@@ -118,7 +121,8 @@ class ArticleStore:
             embeddings=[centroid.tolist()],
             metadatas=[_article_metadata(article, version, len(chunks))],
         )
-        self.chunks.delete(where={"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]})
+        stale = cast(Where, {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]})
+        self.chunks.delete(where=stale)
 
     def delete(self, article_id: str) -> bool:
         """Remove an article and all its chunks; False when it was not there."""
@@ -149,9 +153,7 @@ def _node(article: Article, version: str, chunk: Chunk, embedding: Sequence[floa
 
 
 def _article_metadata(article: Article, version: str, chunk_count: int) -> dict[str, str | int]:
-    meta: dict[str, str | int] = {
-        k: getattr(article, k) for k in _ARTICLE_FIELDS if getattr(article, k) is not None
-    }
+    meta: dict[str, str | int] = {k: getattr(article, k) for k in _ARTICLE_FIELDS if getattr(article, k) is not None}
     meta.update(version=version, chunk_count=chunk_count, ingested_at=datetime.now(UTC).isoformat())
     return meta
 

@@ -1,8 +1,11 @@
-"""Turn the model's ``[n]`` markers into citations: validate, renumber, and attach missing ones.
+"""Turn the model's answer into sentences that each carry a citation the sources actually back.
 
-The model sees sources numbered 1..k. A marker naming no source is removed; the sources actually
-cited are renumbered 1..m in order of first mention so the reader's list has no gaps. A sentence
-the model left without a marker gets one only when a source plainly contains its words.
+A small model cites the wrong source, leaves markers out, or adds facts from its own memory. So the
+markers are treated as hints: every answer sentence is checked against the sources, lexically.
+The information a sentence adds beyond the question must be found in the source it cites (or, if
+that one does not hold it, in another source, which then becomes its citation); names and numbers
+must appear verbatim. A sentence no source backs is dropped. Cited sources are renumbered 1..m in
+order of first mention, so the reader's list has no gaps.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _MARKER = re.compile(r"\s*\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[])|\n+")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+_NUMBER = re.compile(r"\d")
 _REFUSAL = re.compile(
-    r"not in (?:the )?sources|(?:sources?|articles?|context|text)s? (?:do(?:es)? not|don't|doesn't) "
+    r"not in (?:the )?sources|(?:sources?|articles?|context|texts?) (?:do(?:es)? not|don't|doesn't) "
     r"(?:contain|mention|say|provide|answer|include|specify)|no information (?:about|on|in)"
     r"|(?:cannot|can't|unable to) (?:be )?(?:answer|determine|find)",
     re.IGNORECASE,
@@ -25,67 +29,119 @@ _STOPWORDS = frozenset(
     "those he she they them his her their there which who whom what when where why how not no do does did has "
     "have had will would can could should may might also than then so such into about over after before".split()
 )
-MIN_SUPPORT = 0.6  # share of a sentence's content words a source must contain to be attached
+# Words a model uses to talk about the sources rather than the news.
+_META = frozenset(
+    "according source sources document documents article articles stated states mentioned provided "
+    "information found text says said".split()
+)
+MIN_SUPPORT = 0.5  # share of a sentence's new words that its source must contain
+_STEM = 5  # compare words by their first letters, so "alleged" matches "allegedly"
+
+
+@dataclass(frozen=True)
+class SupportedSentence:
+    text: str  # without markers
+    sources: list[int]  # 0-based indexes of the sources that back it, best first
 
 
 @dataclass(frozen=True)
 class CitedAnswer:
     text: str  # the answer with markers renumbered 1..m
     cited: list[int]  # 0-based source indexes; cited[n-1] is the source behind marker [n]
+    sentences: list[SupportedSentence]
+    dropped: list[str]  # sentences no source backs
 
 
 def looks_like_refusal(text: str) -> bool:
-    return bool(_REFUSAL.search(text)) or not _WORD.search(text)
+    return bool(_REFUSAL.search(text)) or not _TOKEN.search(text)
 
 
-def content_words(text: str) -> set[str]:
-    return {w for w in (m.group().lower() for m in _WORD.finditer(text)) if w not in _STOPWORDS and len(w) > 1}
+def _terms(text: str) -> list[str]:
+    return [t for t in (m.group().lower() for m in _TOKEN.finditer(text)) if t not in _STOPWORDS]
+
+
+def _stem(word: str) -> str:
+    return word if _NUMBER.search(word) else word[:_STEM]
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a short answer, each keeping its trailing markers."""
-    return [s for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    """Sentences of a short answer, each keeping its markers."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s and s.strip()]
 
 
-def _best_source(sentence: str, sources: Sequence[str]) -> int | None:
-    words = content_words(_MARKER.sub("", sentence))
-    if len(words) < 2:
-        return None
-    overlaps = [len(words & content_words(src)) / len(words) for src in sources]
-    best = max(range(len(sources)), key=overlaps.__getitem__)
-    return best if overlaps[best] >= MIN_SUPPORT else None
+class SupportChecker:
+    """Decides which sources back a sentence, given the question it answers."""
+
+    def __init__(self, question: str, sources: Sequence[str]) -> None:
+        self._question = {_stem(t) for t in _terms(question)}
+        self._exact = [set(_terms(src)) for src in sources]
+        self._stems = [{_stem(t) for t in terms} for terms in self._exact]
+
+    def support(self, sentence: str, source: int) -> float:
+        """Share of the sentence's new words found in the source; 0 if a name or number is missing."""
+        words = [w for w in _terms(sentence) if w not in _META]
+        new = [w for w in words if _stem(w) not in self._question] or words
+        if not new:
+            return 0.0
+        # Names and numbers must be the source's own, even when the question brought them in:
+        # a false premise ("What did the EU decide?") must not pass on the strength of other words.
+        names = [t.lower() for t in _TOKEN.findall(sentence)[1:] if t[0].isupper() or t[0].isdigit()]
+        numbers = [t for t in _TOKEN.findall(sentence)[:1] if t[0].isdigit()]
+        if any(w not in self._exact[source] and w not in _META for w in names + numbers):
+            return 0.0
+        return sum(_stem(w) in self._stems[source] for w in new) / len(new)
+
+    def backing(self, sentence: str, hinted: Sequence[int]) -> list[int]:
+        """Sources that back the sentence: the hinted ones that do, else the best other one."""
+        hinted_ok = [s for s in dict.fromkeys(hinted) if self.support(sentence, s) >= MIN_SUPPORT]
+        if hinted_ok:
+            return hinted_ok
+        scores = [(self.support(sentence, s), s) for s in range(len(self._exact))]
+        best_score, best = max(scores, default=(0.0, -1))
+        return [best] if best_score >= MIN_SUPPORT else []
 
 
-def _add_marker(sentence: str, index: int) -> str:
+def _markers(sentence: str, n_sources: int) -> list[int]:
+    numbers = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"[,;]", m.group(1))]
+    return [n - 1 for n in numbers if 1 <= n <= n_sources]
+
+
+def _is_meta(sentence: str) -> bool:
+    """A sentence only about where the answer was found ("This is stated in document [1].")."""
+    words = _terms(sentence)
+    return bool(words) and all(w in _META for w in words)
+
+
+def _with_markers(sentence: str, numbers: Sequence[int]) -> str:
+    marks = "".join(f"[{n}]" for n in numbers)
     stripped = sentence.rstrip()
-    if stripped and stripped[-1] in ".!?":
-        return f"{stripped[:-1]} [{index + 1}]{stripped[-1]}"
-    return f"{stripped} [{index + 1}]"
+    last_word = stripped.rsplit(" ", 1)[-1]
+    if stripped[-1:] in (".", "!", "?") and "." not in last_word[:-1]:  # "U.S." keeps its period
+        return f"{stripped[:-1]} {marks}{stripped[-1]}"
+    return f"{stripped} {marks}"
 
 
-def resolve_citations(answer: str, sources: Sequence[str]) -> CitedAnswer:
-    """Validate, complete and renumber the markers in ``answer`` against ``sources`` (1-based)."""
-    sentences = []
-    for sentence in split_sentences(answer):
-        valid = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"[,;]", m.group(1))]
-        if not any(1 <= n <= len(sources) for n in valid):
-            best = _best_source(sentence, sources)
-            if best is not None:
-                sentence = _add_marker(_MARKER.sub("", sentence), best)
-        sentences.append(sentence)
+def resolve_citations(answer: str, question: str, sources: Sequence[str]) -> CitedAnswer:
+    """Check each answer sentence against ``sources`` and keep only what they back, with markers."""
+    checker = SupportChecker(question, sources)
+    kept: list[SupportedSentence] = []
+    dropped: list[str] = []
+    for raw in split_sentences(answer):
+        hinted = _markers(raw, len(sources))
+        text = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", raw)).strip()
+        if not text or _is_meta(text):
+            continue
+        backing = checker.backing(text, hinted)
+        if backing:
+            kept.append(SupportedSentence(text=text, sources=backing))
+        else:
+            dropped.append(text)
 
     order: list[int] = []
-
-    def renumber(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.split(r"[,;]", match.group(1))]
-        kept = []
-        for n in numbers:
-            if 1 <= n <= len(sources):
-                if n - 1 not in order:
-                    order.append(n - 1)
-                kept.append(order.index(n - 1) + 1)
-        return " " + "".join(f"[{k}]" for k in dict.fromkeys(kept)) if kept else ""
-
-    text = _MARKER.sub(renumber, " ".join(sentences)).strip()
-    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-    return CitedAnswer(text=text, cited=order)
+    rendered = []
+    for sentence in kept:
+        for src in sentence.sources:
+            if src not in order:
+                order.append(src)
+        rendered.append(_with_markers(sentence.text, [order.index(s) + 1 for s in sentence.sources]))
+    return CitedAnswer(text=" ".join(rendered), cited=order, sentences=kept, dropped=dropped)

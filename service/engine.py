@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -23,8 +23,10 @@ from llama_index.core.schema import NodeWithScore
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
 from service.citations import looks_like_refusal, resolve_citations
+from service.retrieval import lexical_scores, rank_by, reciprocal_rank_fusion
 
-_EXTRA_CANDIDATES = 4  # fetched beyond top_k to make up for chunks of half-written articles
+_CANDIDATES_PER_RESULT = 5  # dense candidates fetched per passage kept, for the lexical re-rank
+_MIN_CANDIDATES = 20
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class Passage:
     end: int
     text: str
     score: float  # cosine similarity of question and chunk
+    lexical: float = 0.0  # BM25 score among the candidates
+
+    def relevant(self, min_cosine: float) -> bool:
+        return self.score >= min_cosine or self.lexical > 0
 
 
 @dataclass(frozen=True)
@@ -77,20 +83,26 @@ class CitewireQueryEngine(CustomQueryEngine):
         answer = self.answer(query_str)
         return Response(response=answer.text, metadata={"answer": answer})
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        """The top chunks whose article is fully stored, best first."""
+    def find_passages(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """The top chunks of fully stored articles: dense candidates re-ranked with BM25 by RRF."""
         k = top_k or self.top_k
-        hits = self.index.as_retriever(similarity_top_k=k + _EXTRA_CANDIDATES).retrieve(question)
+        n_candidates = max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES)
+        hits = self.index.as_retriever(similarity_top_k=n_candidates).retrieve(question)
         articles = self.store.get_many([h.node.metadata["article_id"] for h in hits])
-        passages = [p for h in hits if (p := _passage(h, articles)) is not None]
-        return passages[:k]
+        candidates = [p for h in hits if (p := _passage(h, articles)) is not None]
+        lexical = lexical_scores(question, [p.text for p in candidates])
+        candidates = [replace(p, lexical=s) for p, s in zip(candidates, lexical, strict=True)]
+        # Lexical first: on a tie, exact words (names, numbers) are the sharper evidence in news.
+        order = reciprocal_rank_fusion([rank_by(lexical), list(range(len(candidates)))], len(candidates))
+        return [candidates[i] for i in order[:k]]
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         started = time.perf_counter()
-        retrieved = self.retrieve(question, top_k)
+        retrieved = self.find_passages(question, top_k)
         retrieve_ms = (time.perf_counter() - started) * 1000
-        relevant = [p for p in retrieved if p.score >= self.min_relevance]
-        if not relevant:
+        # Gate on dense similarity first: a question unrelated to every article never reaches the model.
+        relevant = [p for p in retrieved if p.relevant(self.min_relevance)]
+        if not retrieved or max(p.score for p in retrieved) < self.min_relevance:
             return self._abstain(retrieved, retrieve_ms, 0.0, started)
 
         gen_started = time.perf_counter()
@@ -99,7 +111,7 @@ class CitewireQueryEngine(CustomQueryEngine):
         raw = (response.message.content or "").strip()
         if looks_like_refusal(raw):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
-        cited = resolve_citations(raw, [p.text for p in relevant])
+        cited = resolve_citations(raw, question, [p.text for p in relevant])
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
         citations = [Citation(n=i + 1, passage=relevant[src]) for i, src in enumerate(cited.cited)]
@@ -114,7 +126,9 @@ class CitewireQueryEngine(CustomQueryEngine):
     def _messages(self, question: str, passages: list[Passage]) -> list[ChatMessage]:
         source_template = load_prompt("source")
         sources = "\n\n".join(
-            source_template.format(n=i, title=p.article.article.title, origin=_origin(p.article), text=p.text)
+            source_template.format(
+                n=i, title=p.article.article.title, origin=_origin(p.article), text=" ".join(p.text.split())
+            )
             for i, p in enumerate(passages, start=1)
         )
         template = ChatPromptTemplate(

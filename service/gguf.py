@@ -100,7 +100,9 @@ def _join(profile: GGUFProfile, target: Path) -> None:
         if profile.size and size != profile.size:
             raise ModelFileError(f"joined {profile.name} model has {size} bytes, expected {profile.size}")
         if digest.hexdigest() != profile.sha256:
-            raise ModelFileError(f"joined {profile.name} model has sha256 {digest.hexdigest()}, expected {profile.sha256}")
+            raise ModelFileError(
+                f"joined {profile.name} model has sha256 {digest.hexdigest()}, expected {profile.sha256}"
+            )
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

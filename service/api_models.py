@@ -1,0 +1,92 @@
+"""Request and response models of the HTTP API (the OpenAPI schema at /docs is generated from these)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class QueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    question: str = Field(min_length=1, max_length=100_000, description="The question, in plain language.")
+    top_k: int | None = Field(None, ge=1, le=20, description="How many passages to retrieve (default from settings).")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("question must not be blank")
+        if "\x00" in value:
+            raise ValueError("question must not contain NUL characters")
+        return value
+
+
+class CitationOut(BaseModel):
+    n: int = Field(description="The marker number: [n] in the answer.")
+    article_id: str
+    title: str
+    source: str | None
+    url: str | None
+    published_at: str | None
+    chunk_id: str
+    quote: str = Field(description="Exactly the article text between start and end.")
+    start: int
+    end: int
+    score: float = Field(description="Cosine similarity of the question and the cited passage.")
+
+
+class Timings(BaseModel):
+    retrieve: float
+    generate: float
+    total: float
+
+
+class QueryResponse(BaseModel):
+    answer: str = Field(description="The answer with [n] citation markers.")
+    abstained: bool = Field(description="True when the indexed articles do not answer the question.")
+    citations: list[CitationOut]
+    timings_ms: Timings
+
+
+class ArticleSummary(BaseModel):
+    id: str
+    title: str
+    source: str | None
+    url: str | None
+    published_at: str | None
+    section: str | None
+    lang: str | None
+    chunk_count: int
+
+
+class ArticleList(BaseModel):
+    total: int
+    articles: list[ArticleSummary]
+
+
+class ArticleDetail(ArticleSummary):
+    text: str
+    version: str
+    ingested_at: str
+
+
+class PassageOut(BaseModel):
+    article_id: str
+    title: str
+    start: int
+    end: int
+    quote: str = Field(description="The cited span: article text[start:end].")
+    context: str = Field(description="The span with surrounding text.")
+    context_start: int = Field(description="Offset of the context in the article text.")
+    context_end: int
+    highlight_start: int = Field(description="Offset of the quote inside the context.")
+    highlight_end: int
+
+
+class Health(BaseModel):
+    status: str
+    articles: int
+    chunks: int
+    embed_model: str
+    llm: str

@@ -1,0 +1,172 @@
+"""Tests for index.ingest and index.store against a real on-disk Chroma and the real MiniLM embedder."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from index.articles import Article
+from index.chunking import chunk_text
+from index.embedding import Embedder
+from index.ingest import ChunkingPolicy, Outcome, ingest_articles
+from index.loaders import load_file
+from index.store import ArticleStore, chunk_id, open_client
+
+POLICY = ChunkingPolicy(128, 32)
+CORRECTION = "\n\nCorrection: an earlier version of this article misstated the number of companies as 52."
+
+
+@pytest.fixture
+def seed_article(seed_path: Path) -> Article:
+    return next(load_file(seed_path))
+
+
+@pytest.fixture
+def chroma_dir(tmp_path: Path) -> Path:
+    return tmp_path / "chroma"
+
+
+@pytest.fixture
+def store(chroma_dir: Path) -> Iterator[ArticleStore]:
+    client = open_client(chroma_dir)
+    yield ArticleStore(client)
+    client.close()
+
+
+def _chunks_of(store: ArticleStore, article_id: str | None = None) -> dict[str, Any]:
+    where = {"article_id": article_id} if article_id else None
+    return store.chunks.get(where=where, include=["metadatas", "documents"])
+
+
+def _expected_chunk_count(article: Article, embedder: Embedder) -> int:
+    return len(chunk_text(article.text, embedder.counter, POLICY.max_tokens, POLICY.overlap_tokens))
+
+
+def _other_article() -> Article:
+    return Article(
+        id="other-article",
+        title="Central bank holds rate",
+        text="The central bank kept its key rate unchanged on Tuesday. Analysts had expected the decision.",
+        source="Example News",
+        lang="en",
+    )
+
+
+def test_ingest_new_then_unchanged(store: ArticleStore, embedder: Embedder, seed_article: Article) -> None:
+    seen: list[tuple[str, Outcome]] = []
+    report = ingest_articles([seed_article], store, embedder, POLICY, on_article=lambda a, o: seen.append((a.id, o)))
+    assert report.outcomes == {seed_article.id: Outcome.CREATED}
+    assert seen == [(seed_article.id, Outcome.CREATED)]
+    stored = store.get(seed_article.id)
+    assert stored is not None
+    expected = _expected_chunk_count(seed_article, embedder)
+    assert expected > 0
+    assert report.chunks_written == expected
+    assert stored.chunk_count == expected == store.count_chunks()
+    assert stored.version == seed_article.version
+    assert store.count_articles() == 1
+
+    again = ingest_articles([seed_article], store, embedder, POLICY)
+    assert again.outcomes == {seed_article.id: Outcome.UNCHANGED}
+    assert again.chunks_written == 0
+    assert again.count(Outcome.UNCHANGED) == 1
+    assert store.count_chunks() == expected
+    assert store.count_articles() == 1
+
+
+def test_replace_removes_old_version(store: ArticleStore, embedder: Embedder, seed_article: Article) -> None:
+    other = _other_article()
+    ingest_articles([seed_article, other], store, embedder, POLICY)
+    other_chunk_ids = sorted(_chunks_of(store, other.id)["ids"])
+    old_ids = set(_chunks_of(store, seed_article.id)["ids"])
+
+    modified = dataclasses.replace(seed_article, text=seed_article.text + CORRECTION)
+    assert modified.id == seed_article.id and modified.version != seed_article.version
+    report = ingest_articles([modified], store, embedder, POLICY)
+    assert report.outcomes == {modified.id: Outcome.REPLACED}
+
+    got = _chunks_of(store, modified.id)
+    new_count = _expected_chunk_count(modified, embedder)
+    assert {m["version"] for m in got["metadatas"]} == {modified.version}
+    assert len(got["ids"]) == new_count == report.chunks_written
+    assert not old_ids & set(got["ids"])
+    assert any("Correction: an earlier version" in doc for doc in got["documents"])
+    stored = store.get(modified.id)
+    assert stored is not None
+    assert stored.version == modified.version
+    assert stored.chunk_count == new_count
+    assert stored.article.text == modified.text
+    # the other article is untouched
+    assert sorted(_chunks_of(store, other.id)["ids"]) == other_chunk_ids
+    assert store.count_chunks() == new_count + len(other_chunk_ids)
+
+
+def test_stored_chunks_point_at_stored_text(store: ArticleStore, embedder: Embedder, seed_article: Article) -> None:
+    other = _other_article()
+    ingest_articles([seed_article, other], store, embedder, POLICY)
+    got = _chunks_of(store)
+    assert len(got["ids"]) == len(set(got["ids"])) == store.count_chunks()
+    by_article: dict[str, list[int]] = {}
+    texts: dict[str, str] = {}
+    for cid, meta, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
+        aid = meta["article_id"]
+        if aid not in texts:
+            stored = store.get(aid)
+            assert stored is not None
+            texts[aid] = stored.article.text
+        start, end = int(meta["start"]), int(meta["end"])
+        assert texts[aid][start:end] == doc
+        assert cid == chunk_id(aid, str(meta["version"]), int(meta["chunk_index"]))
+        by_article.setdefault(aid, []).append(int(meta["chunk_index"]))
+    assert set(by_article) == {seed_article.id, other.id}
+    for aid, indexes in by_article.items():
+        assert sorted(indexes) == list(range(len(indexes))), aid
+
+
+def test_stored_article_round_trips(store: ArticleStore, embedder: Embedder, seed_article: Article) -> None:
+    ingest_articles([seed_article], store, embedder, POLICY)
+    stored = store.get(seed_article.id)
+    assert stored is not None
+    assert stored.article == seed_article
+    assert stored.article.version == stored.version
+    assert store.version_of(seed_article.id) == seed_article.version
+    assert store.get("no-such-article") is None
+    assert store.version_of("no-such-article") is None
+
+
+def test_delete_removes_article_and_chunks(store: ArticleStore, embedder: Embedder, seed_article: Article) -> None:
+    other = _other_article()
+    ingest_articles([seed_article, other], store, embedder, POLICY)
+    other_chunks = len(_chunks_of(store, other.id)["ids"])
+    assert store.delete(seed_article.id) is True
+    assert store.get(seed_article.id) is None
+    assert _chunks_of(store, seed_article.id)["ids"] == []
+    assert store.count_articles() == 1
+    assert store.count_chunks() == other_chunks
+    assert store.delete(seed_article.id) is False
+    # deleted articles are created again, not reported unchanged
+    report = ingest_articles([seed_article], store, embedder, POLICY)
+    assert report.outcomes == {seed_article.id: Outcome.CREATED}
+
+
+def test_reopen_from_disk_sees_same_data(chroma_dir: Path, embedder: Embedder, seed_article: Article) -> None:
+    client = open_client(chroma_dir)
+    first = ArticleStore(client)
+    ingest_articles([seed_article], first, embedder, POLICY)
+    ids_before = sorted(_chunks_of(first)["ids"])
+    stored_before = first.get(seed_article.id)
+    client.close()
+
+    reopened_client = open_client(chroma_dir)
+    try:
+        reopened = ArticleStore(reopened_client)
+        assert sorted(_chunks_of(reopened)["ids"]) == ids_before
+        assert reopened.get(seed_article.id) == stored_before
+        report = ingest_articles([seed_article], reopened, embedder, POLICY)
+        assert report.outcomes == {seed_article.id: Outcome.UNCHANGED}
+    finally:
+        reopened_client.close()
