@@ -22,6 +22,7 @@ from llama_index.core.schema import NodeWithScore
 
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
+from service.acronyms import expand_acronyms
 from service.citations import looks_like_refusal, resolve_citations
 from service.retrieval import lexical_scores, rank_by, reciprocal_rank_fusion
 
@@ -115,8 +116,9 @@ class CitewireQueryEngine(CustomQueryEngine):
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
         citations = [Citation(n=i + 1, passage=relevant[src]) for i, src in enumerate(cited.cited)]
+        cited_articles = {c.passage.article.article.id: c.passage.article.article.text for c in citations}
         return Answer(
-            text=cited.text,
+            text=expand_acronyms(cited.text, cited_articles.values(), question),
             abstained=False,
             citations=citations,
             retrieved=retrieved,

@@ -1,0 +1,259 @@
+"""Ingest throughput: how close Citewire's pipeline comes to the embedder's own encode rate.
+
+Embedding dominates ingest on a CPU, so the bare encode rate of the same chunks is the ceiling; the
+ratio of the full pipeline (chunking, embedding, Chroma writes) to it shows what Citewire's own steps
+cost. A re-ingest of the same articles must be near-instant: every article is already stored.
+
+    python -m bench.ingest [--articles N] [--corpus PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+from bench.common import REPO_ROOT, command_line, format_table, load_average, machine_info, print_header, write_results
+from index.articles import Article
+from index.chunking import Chunk, chunk_text
+from index.ingest import IngestReport, Outcome, embedding_text, ingest_articles
+from index.loaders import ArticleFormatError, article_from_record, collect_files, load_file
+from service.settings import Settings
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/eval/realtimeqa/articles.jsonl"
+SEEDS = REPO_ROOT / "seeds"
+T = TypeVar("T")
+
+
+def load_corpus(corpus: Path, n: int) -> tuple[list[Article], str]:
+    """The first ``n`` readable articles of a .jsonl file, or seeds/ repeated when the file is absent.
+
+    Returns the articles and a line saying where they came from. Records that fail to load are
+    skipped (and counted), as the CLI would skip them.
+    """
+    if corpus.is_file():
+        import json
+
+        articles: list[Article] = []
+        skipped = 0
+        with corpus.open(encoding="utf-8") as fh:
+            for line in fh:
+                if len(articles) >= n:
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    articles.append(article_from_record(json.loads(line)))
+                except (ValueError, ArticleFormatError):
+                    skipped += 1
+        note = f"{corpus} (first {len(articles)} articles" + (f", {skipped} unreadable skipped)" if skipped else ")")
+        return articles, note
+    seeds = [a for path in collect_files([SEEDS]) for a in load_file(path)]
+    if not seeds:
+        raise SystemExit(f"error: {corpus} is absent and {SEEDS} has no articles")
+    # Same text under distinct ids: every copy is a new article to the store, with identical chunks.
+    repeated = [dataclasses.replace(seeds[i % len(seeds)], id=f"{seeds[i % len(seeds)].id}-copy{i:04d}") for i in range(n)]
+    note = f"FALLBACK: {corpus} not found; using {len(seeds)} seed article(s) from {SEEDS} repeated to {n} distinct ids"
+    return repeated, note
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def chunk_all(articles: Sequence[Article], counter: Any, settings: Settings) -> list[tuple[Article, Chunk]]:
+    """Every chunk of every article, chunked exactly as ingest does (same tokenizer and sizes)."""
+    return [
+        (article, chunk)
+        for article in articles
+        for chunk in chunk_text(article.text, counter, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    ]
+
+
+def run_pipeline(articles: Sequence[Article], components: Any, desc: str) -> tuple[IngestReport, float]:
+    """``ingest_articles`` as the CLI runs it, with a progress bar fed by its per-article callback."""
+    with tqdm(total=len(articles), desc=desc, unit="article") as bar:
+
+        def progress(_article: Article, _outcome: Outcome) -> None:
+            bar.update()
+
+        return timed(
+            lambda: ingest_articles(
+                articles, components.store, components.embedder, components.chunking, on_article=progress
+            )
+        )
+
+
+class _StoreTimer:
+    """Wraps the store's two calls made by ingest to split pipeline time into store vs. the rest.
+
+    Only the bound methods on this one store instance are wrapped; the cost is one extra Python
+    call per article, microseconds against milliseconds of embedding.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.seconds = {"version_of": 0.0, "write": 0.0}
+        for name in self.seconds:
+            setattr(store, name, self._wrap(name, getattr(store, name)))
+
+    def _wrap(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - started
+
+        return wrapper
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=200, help="how many articles to ingest (default 200)")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"a .jsonl of articles (default {DEFAULT_CORPUS})")
+    args = parser.parse_args(argv)
+    if args.articles < 1:
+        parser.error("--articles must be at least 1")
+
+    from service.components import build_components
+
+    command = command_line("bench.ingest")
+    machine = machine_info()
+    print_header("Citewire ingest throughput", command, machine)
+
+    articles, corpus_note = load_corpus(args.corpus, args.articles)
+    print(f"corpus  : {corpus_note}")
+    if not articles:
+        raise SystemExit("error: no articles loaded")
+
+    with tempfile.TemporaryDirectory(prefix="citewire-bench-ingest-") as tmp:
+        settings = Settings(data_dir=Path(tmp))
+        components, load_s = timed(lambda: build_components(settings))
+        embedder = components.embedder
+        print(
+            f"settings: embed_model={settings.embed_model} (dim {embedder.dim}), batch {settings.embed_batch_size}, "
+            f"chunks of {settings.chunk_tokens} tokens with {settings.chunk_overlap_tokens} overlap; "
+            f"embedder loaded in {load_s:.1f} s"
+        )
+        # One small batch first, so neither timed stage pays lazy initialisation.
+        embedder.model.get_text_embedding_batch(["warm-up sentence one.", "warm-up sentence two."])
+
+        # (a) the ceiling: the same chunks, the same texts, one call to the embedder.
+        pairs, chunk_s = timed(lambda: chunk_all(articles, embedder.counter, settings))
+        texts = [embedding_text(article, chunk.text) for article, chunk in pairs]
+        _, encode_s = timed(lambda: embedder.model.get_text_embedding_batch(texts, show_progress=True))
+        n_chunks = len(pairs)
+
+        # (b) the full pipeline into a fresh on-disk Chroma; (c) the same articles again.
+        store_timer = _StoreTimer(components.store)
+        report, pipeline_s = run_pipeline(articles, components, "ingest")
+        store_first = dict(store_timer.seconds)
+        store_timer.seconds.update(dict.fromkeys(store_timer.seconds, 0.0))
+        again, reingest_s = run_pipeline(articles, components, "re-ingest")
+        stored_chunks = components.store.count_chunks()
+        stored_articles = components.store.count_articles()
+
+    encode_rate = n_chunks / encode_s
+    n_articles = len(articles)
+    created = report.count(Outcome.CREATED)
+    unchanged_again = again.count(Outcome.UNCHANGED)
+
+    def row(stage: str, n_art: int, chunks: int | None, seconds: float) -> dict[str, Any]:
+        rate = chunks / seconds if chunks else None
+        return {
+            "stage": stage,
+            "articles": n_art,
+            "chunks": chunks,
+            "seconds": round(seconds, 3),
+            "chunks_per_s": round(rate, 2) if rate is not None else None,
+            "articles_per_s": round(n_art / seconds, 2),
+            "ratio_vs_bare_encode": round(rate / encode_rate, 3) if rate is not None else None,
+        }
+
+    rows = [
+        row("chunk_text only", n_articles, n_chunks, chunk_s),
+        row("(a) bare encode", n_articles, n_chunks, encode_s),
+        row("(b) full pipeline", n_articles, report.chunks_written, pipeline_s),
+        row("(c) re-ingest", n_articles, None, reingest_s),
+    ]
+    headers = ["stage", "articles", "chunks", "seconds", "chunks/s", "articles/s", "ratio vs bare encode"]
+    print()
+    print(
+        format_table(
+            headers,
+            [
+                [
+                    r["stage"],
+                    r["articles"],
+                    r["chunks"],
+                    r["seconds"],
+                    r["chunks_per_s"],
+                    r["articles_per_s"],
+                    r["ratio_vs_bare_encode"],
+                ]
+                for r in rows
+            ],
+        )
+    )
+    rest_s = pipeline_s - store_first["write"] - store_first["version_of"]
+    print()
+    print(
+        f"pipeline split: store.write {store_first['write']:.2f} s, store.version_of {store_first['version_of']:.2f} s, "
+        f"chunk+embed+overhead {rest_s:.2f} s (chunk_text alone took {chunk_s:.2f} s above)"
+    )
+    print(
+        f"outcomes: first run {created}/{n_articles} created; re-ingest {unchanged_again}/{n_articles} unchanged; "
+        f"store holds {stored_articles} articles, {stored_chunks} chunks"
+    )
+    problems = []
+    if report.chunks_written != n_chunks:
+        problems.append(f"pipeline wrote {report.chunks_written} chunks but chunk_text made {n_chunks}")
+    if unchanged_again != n_articles:
+        problems.append(f"re-ingest changed {n_articles - unchanged_again} article(s): expected all unchanged")
+    if created != n_articles:
+        problems.append(f"first run created {created} of {n_articles} (duplicate ids in the corpus?)")
+    for problem in problems:
+        print(f"WARNING: {problem}")
+    print(f"load avg: {' '.join(str(x) for x in load_average())} (1/5/15 min) at end")
+
+    path = write_results(
+        "ingest",
+        {
+            "benchmark": "ingest",
+            "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "command": command,
+            "machine": machine,
+            "load_average_end": load_average(),
+            "corpus": corpus_note,
+            "settings": {
+                "embed_model": settings.embed_model,
+                "embed_batch_size": settings.embed_batch_size,
+                "chunk_tokens": settings.chunk_tokens,
+                "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+            },
+            "embedder_load_seconds": round(load_s, 3),
+            "stages": rows,
+            "pipeline_split_seconds": {
+                "store_write": round(store_first["write"], 3),
+                "store_version_of": round(store_first["version_of"], 3),
+                "rest": round(rest_s, 3),
+            },
+            "outcomes": {"first_created": created, "reingest_unchanged": unchanged_again},
+            "problems": problems,
+        },
+    )
+    print(f"results : {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Start real server processes on free loopback ports for end-to-end tests, and stop them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running(
+    args: Sequence[str], ready_url: str, log_path: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``args`` until the block ends; wait until ``ready_url`` answers 200 first."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            list(args),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                try:
+                    if httpx.get(ready_url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server not ready after {timeout}s:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.5)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def citewire(*args: str) -> list[str]:
+    """The command line that runs the installed CLI from this interpreter's environment."""
+    return [sys.executable, "-m", "service.cli", *args]

@@ -1,0 +1,59 @@
+"""The ``openai`` backend against a real OpenAI-compatible server: llama-cpp-python's own server
+running the tiny packaged SmolLM2 model on a free loopback port."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from llama_index.core.base.llms.types import ChatMessage
+
+from index.ingest import ingest_articles
+from index.loaders import load_file
+from service.components import build_components, build_engine
+from service.gguf import resolve_gguf
+from service.llm import build_llm, usage_of
+from service.settings import Settings
+from tests.e2e.servers import free_port, running
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def openai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("llm-server")
+    model = resolve_gguf("tiny", tmp / "cache")
+    port = free_port()
+    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "tiny"]
+    args += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"]
+    with running(args, f"http://127.0.0.1:{port}/v1/models", tmp / "server.log", timeout=120):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+def test_chat_through_the_openai_backend(openai_url: str, tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, llm_backend="openai", llm_model="tiny", openai_base_url=openai_url, max_answer_tokens=16
+    )
+    llm = build_llm(settings)
+    response = llm.chat([ChatMessage(role="user", content="Say hello.")])
+    assert (response.message.content or "").strip()
+    prompt_tokens, completion_tokens = usage_of(response)
+    assert prompt_tokens and prompt_tokens > 0
+    assert completion_tokens and 0 < completion_tokens <= 16
+
+
+def test_engine_answers_through_the_openai_backend(openai_url: str, tmp_path: Path, seed_path: Path) -> None:
+    """The whole answer path runs with an external server; the tiny model's words are still verified."""
+    settings = Settings(data_dir=tmp_path, llm_backend="openai", llm_model="tiny", openai_base_url=openai_url)
+    components = build_components(settings)
+    ingest_articles(load_file(seed_path), components.store, components.embedder, components.chunking)
+    engine = build_engine(components)
+    answer = engine.answer("Who did Donald Trump meet in South Korea?")
+    assert answer.timings_ms["generate"] > 0  # the server was really asked
+    stored = components.store.get(seed_path.stem)
+    assert stored is not None
+    for citation in answer.citations:
+        assert stored.article.text[citation.passage.start : citation.passage.end] == citation.quote
+    assert answer.abstained or answer.citations
