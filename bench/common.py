@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from service.settings import Settings
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
@@ -54,6 +56,15 @@ def machine_info() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "load_average": load_average(),
     }
+
+
+def settings_with(data_dir: Path, **overrides: Any) -> Settings:
+    """Citewire's settings as the CLI builds them (``CITEWIRE_*`` env included), with an explicit data dir.
+
+    Passed as a dict, like service/cli.py does, so type checkers without pydantic's plugin accept it.
+    """
+    values: dict[str, Any] = {"data_dir": data_dir, **overrides}
+    return Settings(**values)
 
 
 def command_line(module: str) -> str:

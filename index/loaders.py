@@ -111,3 +111,11 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
         else:
             raise ArticleFormatError(f"{path}: no such file or folder")
     return files
+
+
+def expected_count(path: Path) -> int:
+    """How many articles ``load_file`` will try to read from a file (for progress bars)."""
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        with path.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    return 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from index.store import ArticleStore, StoredArticle
@@ -66,6 +67,13 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
         summary="Answers about news articles, every claim cited down to the quoted span.",
         lifespan=lifespan,
     )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default echoes the input back, which fails to render for NaN or a lone
+        # surrogate and turns a client error into a 500; the location and message are enough.
+        errors = [{"type": e["type"], "loc": [str(x) for x in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": errors})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -19,6 +19,10 @@ class QueryRequest(BaseModel):
             raise ValueError("question must not be blank")
         if "\x00" in value:
             raise ValueError("question must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("question must be valid Unicode text (no lone surrogates)") from None
         return value
 
 

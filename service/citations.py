@@ -14,7 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_MARKER = re.compile(r"\s*\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
+_MARKER = re.compile(r"\s*\[(\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*)\]")
+# "(Source [1])" or "Source [1]": models echo the prompt's label; keep only the marker.
+_LABELLED_MARKER = re.compile(r"\(?\s*\bSources?\s*((?:\[[\d,;\s\-–]+\])+)\s*\)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[])|\n+")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d")
@@ -85,9 +87,7 @@ class SupportChecker:
             return 0.0
         # Names and numbers must be the source's own, even when the question brought them in:
         # a false premise ("What did the EU decide?") must not pass on the strength of other words.
-        names = [t.lower() for t in _TOKEN.findall(sentence)[1:] if t[0].isupper() or t[0].isdigit()]
-        numbers = [t for t in _TOKEN.findall(sentence)[:1] if t[0].isdigit()]
-        if any(w not in self._exact[source] and w not in _META for w in names + numbers):
+        if any(name not in self._exact[source] for name in _names(sentence)):
             return 0.0
         return sum(_stem(w) in self._stems[source] for w in new) / len(new)
 
@@ -101,8 +101,35 @@ class SupportChecker:
         return [best] if best_score >= MIN_SUPPORT else []
 
 
+def _names(sentence: str) -> list[str]:
+    """Capitalised words and numbers, lowercased. The first word counts unless it is a common word
+    or an opener followed by a comma ("Previously, ..."), since any sentence starts with a capital."""
+    tokens = list(_TOKEN.finditer(sentence))
+    names = []
+    for i, match in enumerate(tokens):
+        word = match.group()
+        if not (word[0].isupper() or word[0].isdigit()) or word.lower() in _STOPWORDS or word.lower() in _META:
+            continue
+        if i == 0 and not word[0].isdigit() and sentence[match.end() : match.end() + 1] == ",":
+            continue
+        names.append(word.lower())
+    return names
+
+
+def _marker_numbers(inside: str) -> list[int]:
+    """Numbers in a marker's brackets: "1", "1, 2", "1-3"."""
+    numbers: list[int] = []
+    for part in re.split(r"[,;]", inside):
+        bounds = [int(b) for b in re.split(r"[\-–]", part) if b.strip()]
+        if len(bounds) == 2 and bounds[0] <= bounds[1] <= bounds[0] + 20:
+            numbers.extend(range(bounds[0], bounds[1] + 1))
+        else:
+            numbers.extend(bounds)
+    return numbers
+
+
 def _markers(sentence: str, n_sources: int) -> list[int]:
-    numbers = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"[,;]", m.group(1))]
+    numbers = [n for m in _MARKER.finditer(sentence) for n in _marker_numbers(m.group(1))]
     return [n - 1 for n in numbers if 1 <= n <= n_sources]
 
 
@@ -126,7 +153,7 @@ def resolve_citations(answer: str, question: str, sources: Sequence[str]) -> Cit
     checker = SupportChecker(question, sources)
     kept: list[SupportedSentence] = []
     dropped: list[str] = []
-    for raw in split_sentences(answer):
+    for raw in split_sentences(_LABELLED_MARKER.sub(r" \1", answer)):
         hinted = _markers(raw, len(sources))
         text = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", raw)).strip()
         if not text or _is_meta(text):

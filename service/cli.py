@@ -30,7 +30,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from index.ingest import Outcome, ingest_articles
-    from index.loaders import ArticleFormatError, collect_files, load_file
+    from index.loaders import ArticleFormatError, collect_files, expected_count, load_file
     from service.components import build_components
 
     settings = _settings(args)
@@ -53,7 +53,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                 errors.append(str(exc))
 
     totals = dict.fromkeys(Outcome, 0)
-    with tqdm(desc="ingest", unit="article", disable=args.quiet) as bar:
+    total = sum(expected_count(path) for path in files)
+    with tqdm(total=total, desc="ingest", unit="article", disable=args.quiet) as bar:
 
         def progress(article: Any, outcome: Outcome) -> None:
             totals[outcome] += 1
@@ -87,8 +88,12 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from service.runtime import configure_for_serving
 
     settings = _settings(args)
+    question = args.question.strip()
+    if not question or len(question) > settings.max_question_chars:
+        print(f"error: the question must have 1 to {settings.max_question_chars} characters", file=sys.stderr)
+        return 2
     configure_for_serving()
-    answer = build_engine(build_components(settings)).answer(args.question, args.top_k)
+    answer = build_engine(build_components(settings)).answer(question, args.top_k)
     if args.json:
         from service.api import to_query_response
 

@@ -23,6 +23,8 @@ def lexical_scores(query: str, texts: Sequence[str]) -> list[float]:
     if not texts:
         return []
     tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
+    if not any(len(doc) for doc in tokens.ids):  # only stopwords: bm25s cannot index nothing
+        return [0.0] * len(texts)
     model = bm25s.BM25()
     model.index(tokens, show_progress=False)
     query_tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)

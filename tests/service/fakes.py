@@ -1,0 +1,38 @@
+"""A scripted stand-in for the LLM: the API tests exercise everything but generation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.base.llms.types import CompletionResponse, CompletionResponseGen, LLMMetadata
+from llama_index.core.llms import CustomLLM
+from llama_index.core.llms.callbacks import llm_completion_callback
+from pydantic import Field
+
+
+class ScriptedLLM(CustomLLM):
+    """Answers every prompt with ``reply`` and records the prompts it was given."""
+
+    reply: str = "NOT IN SOURCES"
+    prompts: list[str] = Field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return len(self.prompts)
+
+    def script(self, reply: str) -> None:
+        self.reply = reply
+        self.prompts.clear()
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(context_window=4096, num_output=256, model_name="scripted")
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        self.prompts.append(prompt)
+        return CompletionResponse(text=self.reply)
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        yield self.complete(prompt, formatted, **kwargs)

@@ -1,0 +1,395 @@
+"""Tests for the HTTP API over a real Chroma store and the real MiniLM embedder, with a scripted LLM.
+
+The app runs through TestClient as a context manager, so its lifespan runs as in production. Server
+errors come back as responses (raise_server_exceptions=False): a 500 is a failed assertion, not a crash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from index.articles import Article
+from index.embedding import Embedder
+from index.ingest import ingest_articles
+from index.loaders import load_file
+from prompts import load_prompt
+from service.api import create_app
+from service.components import build_components, build_engine
+from service.settings import Settings
+from tests.conftest import SEED_PATH
+from tests.service.fakes import ScriptedLLM
+
+MARKER = re.compile(r"\[(\d+)\]")
+ANSWERABLE = "Who reviewed the White House memo?"
+UNRELATED = "Who won the 2022 FIFA World Cup final?"
+ABSTAIN_TEXT = load_prompt("abstain")
+
+
+@dataclass
+class Api:
+    client: TestClient
+    llm: ScriptedLLM
+    article: Article
+    chunk_count: int
+
+
+def _settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, top_k=4, min_relevance=0.2, max_question_chars=2000)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, restore_torch_threads: None) -> Iterator[Api]:
+    settings = _settings(tmp_path_factory.mktemp("api-data"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("service.components.load_embedder", lambda name, batch_size=32: embedder)
+        components = build_components(settings)
+    article = next(load_file(SEED_PATH))
+    report = ingest_articles([article], components.store, components.embedder, components.chunking)
+    llm = ScriptedLLM()
+    engine = build_engine(components, llm=llm)
+    with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as client:
+        yield Api(client=client, llm=llm, article=article, chunk_count=report.chunks_written)
+
+
+@pytest.fixture
+def client(api: Api) -> TestClient:
+    api.llm.script("NOT IN SOURCES")
+    return api.client
+
+
+def _ask(client: TestClient, question: str, **extra: Any) -> dict[str, Any]:
+    response = client.post("/v1/query", json={"question": question, **extra})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _assert_client_error(response: Any) -> None:
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["detail"]
+
+
+# --- service --------------------------------------------------------------------------------
+
+
+def test_healthz_counts_the_store(client: TestClient, api: Api) -> None:
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert health["articles"] == 1
+    assert health["chunks"] == api.chunk_count > 1
+    assert health["embed_model"] == "minilm"
+
+
+def test_openapi_and_docs_are_served(client: TestClient) -> None:
+    schema = client.get("/openapi.json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/healthz", "/v1/query", "/v1/articles", "/v1/articles/{article_id}"} <= set(paths)
+    assert "/v1/articles/{article_id}/passage" in paths
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "text/html" in docs.headers["content-type"]
+    assert "openapi.json" in docs.text
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+def _assert_citations_match_articles(client: TestClient, body: dict[str, Any]) -> None:
+    markers = {int(n) for n in MARKER.findall(body["answer"])}
+    numbers = [c["n"] for c in body["citations"]]
+    assert markers, body["answer"]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert markers == set(numbers)
+    for citation in body["citations"]:
+        article = client.get(f"/v1/articles/{citation['article_id']}").json()
+        assert citation["quote"] == article["text"][citation["start"] : citation["end"]]
+        assert citation["title"] == article["title"]
+        assert citation["chunk_id"].startswith(f"{citation['article_id']}::{article['version']}::")
+        assert -1.0 <= citation["score"] <= 1.0
+
+
+def test_answer_carries_markers_backed_by_exact_quotes(client: TestClient, api: Api) -> None:
+    api.llm.script("FT reviewed the memo [1].")
+    body = _ask(client, ANSWERABLE)
+    assert body["abstained"] is False
+    assert "FT" in body["answer"]
+    assert len(body["citations"]) == 1
+    assert "FT" in body["citations"][0]["quote"]
+    _assert_citations_match_articles(client, body)
+    assert set(body["timings_ms"]) == {"retrieve", "generate", "total"}
+    assert body["timings_ms"]["total"] >= body["timings_ms"]["retrieve"] >= 0
+    assert api.llm.calls == 1
+
+
+def test_the_prompt_holds_numbered_sources_and_the_question(client: TestClient, api: Api) -> None:
+    api.llm.script("FT reviewed the memo [1].")
+    _ask(client, ANSWERABLE)
+    (prompt,) = api.llm.prompts
+    assert ANSWERABLE in prompt
+    assert "Source [1]:" in prompt
+    assert load_prompt("answer_system") in prompt
+
+
+def test_top_k_limits_the_sources_in_the_prompt(client: TestClient, api: Api) -> None:
+    api.llm.script("FT reviewed the memo [1].")
+    _ask(client, ANSWERABLE, top_k=1)
+    (prompt,) = api.llm.prompts
+    assert "Source [1]:" in prompt
+    assert "Source [2]:" not in prompt
+
+
+def test_sentences_from_two_passages_get_two_citations(client: TestClient, api: Api) -> None:
+    # No markers at all: each sentence must find the passage that holds its words.
+    api.llm.script(
+        "The White House memo appeared after Donald Trump met Xi Jinping in South Korea. "
+        "FT notes that it cannot independently verify the information."
+    )
+    body = _ask(client, ANSWERABLE)
+    assert body["abstained"] is False
+    assert re.fullmatch(r"The White House memo .* South Korea \[1\]\. .* the information \[2\]\.", body["answer"])
+    first, second = body["citations"]
+    assert "Xi Jinping" in first["quote"]
+    assert "cannot independently verify" in second["quote"]
+    assert first["chunk_id"] != second["chunk_id"]
+    _assert_citations_match_articles(client, body)
+
+
+def test_unrelated_question_abstains_without_calling_the_llm(client: TestClient, api: Api) -> None:
+    api.llm.script("FT reviewed the memo [1].")  # would be cited if the model were asked
+    body = _ask(client, UNRELATED)
+    assert body["abstained"] is True
+    assert body["citations"] == []
+    assert body["answer"] == ABSTAIN_TEXT
+    assert api.llm.calls == 0
+    assert body["timings_ms"]["generate"] == 0.0
+
+
+@pytest.mark.parametrize("refusal", ["NOT IN SOURCES", "The sources do not mention it.", "", "   "])
+def test_model_refusal_abstains(client: TestClient, api: Api, refusal: str) -> None:
+    api.llm.script(refusal)
+    body = _ask(client, ANSWERABLE)
+    assert api.llm.calls == 1
+    assert body["abstained"] is True
+    assert body["citations"] == []
+    assert body["answer"] == ABSTAIN_TEXT
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("What is the name of Alibaba's chief executive?", "Alibaba's CEO is Jack Ma [1]."),
+        ("What did the European Union decide about Alibaba?", "The European Union decided to blacklist Alibaba [1]."),
+        ("How much revenue did Alibaba report?", "Revenue was $1.2 trillion [1]."),
+    ],
+)
+def test_hallucinated_answer_abstains(client: TestClient, api: Api, question: str, reply: str) -> None:
+    api.llm.script(reply)
+    body = _ask(client, question)
+    assert api.llm.calls == 1  # the question passed the relevance gate; the answer was checked and refused
+    assert body["abstained"] is True
+    assert body["citations"] == []
+    assert body["answer"] == ABSTAIN_TEXT
+
+
+def test_unbacked_sentence_is_dropped_from_a_backed_answer(client: TestClient, api: Api) -> None:
+    api.llm.script("FT reviewed the memo [1]. Alibaba's CEO is Jack Ma [1].")
+    body = _ask(client, ANSWERABLE)
+    assert body["abstained"] is False
+    assert "Jack Ma" not in body["answer"]
+    assert "FT" in body["answer"]
+
+
+def test_question_at_the_length_limit_is_accepted(client: TestClient) -> None:
+    assert _ask(client, "memo " * 400)["abstained"] in (True, False)  # 2000 characters
+
+
+# --- bad input: always a 4xx with a JSON detail, never a 500, never the LLM -------------------
+
+BAD_QUERIES: dict[str, dict[str, Any]] = {
+    "empty question": {"json": {"question": ""}},
+    "blank question": {"json": {"question": " \n\t "}},
+    "question over the limit": {"json": {"question": "a" * 3000}},
+    "question one over the limit": {"json": {"question": "a" * 2001}},
+    "question as number": {"json": {"question": 42}},
+    "question as null": {"json": {"question": None}},
+    "question as list": {"json": {"question": ["Who?"]}},
+    "question missing": {"json": {}},
+    "top_k zero": {"json": {"question": ANSWERABLE, "top_k": 0}},
+    "top_k 21": {"json": {"question": ANSWERABLE, "top_k": 21}},
+    "top_k negative": {"json": {"question": ANSWERABLE, "top_k": -1}},
+    "top_k string": {"json": {"question": ANSWERABLE, "top_k": "3"}},
+    "top_k float": {"json": {"question": ANSWERABLE, "top_k": 3.0}},
+    "top_k bool": {"json": {"question": ANSWERABLE, "top_k": True}},
+    "top_k huge": {"json": {"question": ANSWERABLE, "top_k": 10**30}},
+    "unknown field": {"json": {"question": ANSWERABLE, "temperature": 1}},
+    "NUL in question": {"json": {"question": "Who reviewed\x00 the memo?"}},
+    "body is a list": {"json": [ANSWERABLE]},
+    "body is a string": {"json": ANSWERABLE},
+    "malformed JSON": {"content": b'{"question": "Who?"', "headers": {"content-type": "application/json"}},
+    "trailing garbage": {"content": b'{"question": "Who?"} x', "headers": {"content-type": "application/json"}},
+    "not UTF-8": {"content": b'{"question": "\xff\xfe"}', "headers": {"content-type": "application/json"}},
+    "missing body": {},
+    "form body": {"data": {"question": ANSWERABLE}},
+}
+
+
+@pytest.mark.parametrize("request_kwargs", list(BAD_QUERIES.values()), ids=list(BAD_QUERIES))
+def test_bad_query_input_is_a_client_error(client: TestClient, api: Api, request_kwargs: dict[str, Any]) -> None:
+    api.llm.script("FT reviewed the memo [1].")
+    _assert_client_error(client.post("/v1/query", **request_kwargs))
+    assert api.llm.calls == 0
+
+
+def test_too_long_question_says_the_limit(client: TestClient) -> None:
+    response = client.post("/v1/query", json={"question": "a" * 3000})
+    assert response.status_code == 422
+    assert "2000" in response.json()["detail"]
+
+
+def test_wrong_method_is_a_client_error(client: TestClient) -> None:
+    _assert_client_error(client.get("/v1/query"))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"question": "Who reviewed the memo?", "top_k": NaN}',
+        b'{"question": "Who reviewed the memo?", "top_k": Infinity}',
+        b'{"question": "Who reviewed the memo?", "top_k": 1e400}',
+        b'{"question": NaN}',
+        b'{"question": "\\ud800"}',
+    ],
+    ids=["top_k NaN", "top_k Infinity", "top_k 1e400", "question NaN", "lone surrogate"],
+)
+def test_unrenderable_bad_input_is_a_client_error(client: TestClient, raw: bytes) -> None:
+    _assert_client_error(client.post("/v1/query", content=raw, headers={"content-type": "application/json"}))
+
+
+# --- articles -------------------------------------------------------------------------------
+
+
+def test_article_list_has_the_seed(client: TestClient, api: Api) -> None:
+    listing = client.get("/v1/articles").json()
+    assert listing["total"] == 1
+    (summary,) = listing["articles"]
+    assert summary["id"] == api.article.id
+    assert summary["title"] == api.article.title == "Chinese giant Alibaba accused by Washington"
+    assert summary["source"] == "BB.LV"
+    assert summary["published_at"] == api.article.published_at
+    assert summary["chunk_count"] == api.chunk_count
+    assert "text" not in summary
+
+
+def test_article_detail_has_the_exact_text(client: TestClient, api: Api) -> None:
+    detail = client.get(f"/v1/articles/{api.article.id}").json()
+    assert detail["text"] == api.article.text
+    assert detail["version"] == api.article.version
+    assert detail["chunk_count"] == api.chunk_count
+    assert detail["ingested_at"]
+
+
+@pytest.mark.parametrize("article_id", ["unknown", "000_070c77320a5da85", "%00", "x" * 500])
+def test_unknown_article_is_404_with_detail(client: TestClient, article_id: str) -> None:
+    response = client.get(f"/v1/articles/{article_id}")
+    assert response.status_code == 404
+    assert "no article with id" in response.json()["detail"]
+
+
+# --- passages -------------------------------------------------------------------------------
+
+
+def _passage(client: TestClient, api: Api, **params: Any) -> Any:
+    return client.get(f"/v1/articles/{api.article.id}/passage", params=params)
+
+
+def test_passage_returns_the_quote_and_consistent_context(client: TestClient, api: Api) -> None:
+    text = api.article.text
+    start = text.index("Financial Times")
+    end = start + len("Financial Times")
+    response = _passage(client, api, start=start, end=end)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["quote"] == text[start:end] == "Financial Times"
+    assert (body["start"], body["end"], body["title"]) == (start, end, api.article.title)
+    assert body["context"] == text[body["context_start"] : body["context_end"]]
+    assert body["context"][body["highlight_start"] : body["highlight_end"]] == body["quote"]
+    assert body["context_start"] <= start and body["context_end"] >= end
+    assert len(body["context"]) > len(body["quote"])
+    assert "\n\n" not in body["context"]  # stays inside the paragraph
+
+
+def test_passage_of_a_cited_chunk(client: TestClient, api: Api) -> None:
+    api.llm.script("FT reviewed the memo [1].")
+    citation = _ask(client, ANSWERABLE)["citations"][0]
+    body = _passage(client, api, start=citation["start"], end=citation["end"], context=50).json()
+    assert body["quote"] == citation["quote"]
+    assert body["context"][body["highlight_start"] : body["highlight_end"]] == citation["quote"]
+
+
+def test_passage_without_context_is_the_quote(client: TestClient, api: Api) -> None:
+    body = _passage(client, api, start=100, end=120, context=0).json()
+    assert body["context"] == body["quote"] == api.article.text[100:120]
+    assert (body["highlight_start"], body["highlight_end"]) == (0, 20)
+
+
+def test_passage_of_the_whole_text(client: TestClient, api: Api) -> None:
+    body = _passage(client, api, start=0, end=len(api.article.text)).json()
+    assert body["quote"] == body["context"] == api.article.text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": 10, "end": 10},
+        {"start": 10, "end": 5},
+        {"start": 0, "end": 10**6},
+        {"start": -1, "end": 10},
+        {"start": "abc", "end": 10},
+        {"start": "1.5", "end": 10},
+        {"start": 0},
+        {"end": 10},
+        {"start": 0, "end": 10, "context": -1},
+        {"start": 0, "end": 10, "context": 5001},
+        {"start": 10**30, "end": 10},
+    ],
+    ids=str,
+)
+def test_bad_passage_offsets_are_a_client_error(client: TestClient, api: Api, params: dict[str, Any]) -> None:
+    _assert_client_error(_passage(client, api, **params))
+
+
+def test_out_of_range_offsets_name_the_text_length(client: TestClient, api: Api) -> None:
+    response = _passage(client, api, start=0, end=len(api.article.text) + 1)
+    assert response.status_code == 422
+    assert str(len(api.article.text)) in response.json()["detail"]
+
+
+def test_passage_of_unknown_article_is_404(client: TestClient) -> None:
+    response = client.get("/v1/articles/unknown/passage", params={"start": 0, "end": 1})
+    assert response.status_code == 404
+    assert response.json()["detail"]
+
+
+# --- a store whose only article has no indexable words --------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_store_of_stopword_text_does_not_break_queries(
+    tmp_path: Path, reuse_embedder: Embedder, restore_torch_threads: None
+) -> None:
+    settings = _settings(tmp_path / "data")
+    components = build_components(settings)
+    article = Article(id="hamlet", title="Hamlet", text="To be or not to be.", lang="en")
+    ingest_articles([article], components.store, components.embedder, components.chunking)
+    engine = build_engine(components, llm=ScriptedLLM())
+    with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as client:
+        response = client.post("/v1/query", json={"question": "To be or not to be?"})
+    assert response.status_code == 200, response.text

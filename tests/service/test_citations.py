@@ -1,0 +1,243 @@
+"""Tests for service.citations: every kept sentence carries a marker to a source that backs it."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.citations import looks_like_refusal, resolve_citations, split_sentences
+
+REVIEWED = (
+    "According to the document reviewed by the Financial Times, based on intelligence data, the group provides "
+    '"technical support" to the People\'s Liberation Army of China (PLA) "against targets in the U.S."'
+)
+URGED = (
+    "Previously, American politicians and experts urged the White House to close access to markets and "
+    "technologies in the U.S. for 25 Chinese companies, including Alibaba, due to concerns about their alleged "
+    "ties to the PLA."
+)
+MET = (
+    "The White House memo appeared immediately after President Donald Trump met with Chinese President Xi Jinping "
+    "in South Korea and agreed to a broad truce in trade restrictions for one year."
+)
+SOURCES = [REVIEWED, URGED, MET]
+
+# Two sources that both back "The Financial Times reviewed the memo."
+TWINS = [
+    "The Financial Times reviewed the memo on Monday.",
+    "The memo, which the Financial Times reviewed, was written by officials.",
+]
+
+
+def test_correct_marker_is_kept() -> None:
+    cited = resolve_citations("The Financial Times reviewed the document [1].", "Who reviewed the document?", SOURCES)
+    assert cited.text == "The Financial Times reviewed the document [1]."
+    assert cited.cited == [0]
+    assert cited.dropped == []
+
+
+@pytest.mark.parametrize("marker", ["[9]", "[0]", "[4]"])
+def test_out_of_range_marker_is_removed_and_the_sentence_recited(marker: str) -> None:
+    cited = resolve_citations(f"The Financial Times reviewed the document {marker}.", "Who reviewed it?", SOURCES)
+    assert marker not in cited.text
+    assert cited.text == "The Financial Times reviewed the document [1]."
+    assert cited.cited == [0]
+
+
+def test_sentence_without_marker_gets_the_source_that_holds_its_words() -> None:
+    cited = resolve_citations("Donald Trump met Xi Jinping in South Korea.", "Who did Trump meet?", SOURCES)
+    assert cited.text == "Donald Trump met Xi Jinping in South Korea [1]."
+    assert cited.cited == [2]
+
+
+def test_sentence_citing_the_wrong_source_moves_to_the_one_that_backs_it() -> None:
+    cited = resolve_citations("Donald Trump met Xi Jinping in South Korea [1].", "Who did Trump meet?", SOURCES)
+    assert cited.cited == [2]
+    assert cited.sentences[0].sources == [2]
+    assert cited.text == "Donald Trump met Xi Jinping in South Korea [1]."
+
+
+@pytest.mark.parametrize(
+    ("answer", "question"),
+    [
+        ("Alibaba's CEO is Jack Ma [1].", "Who is the head of Alibaba?"),
+        ("Revenue was $1.2 trillion [1].", "What was the revenue?"),
+        ("Donald Trump met Xi Jinping in North Korea [3].", "Where did Trump meet Xi Jinping?"),
+        ("Experts urged the White House to close access to markets for 52 Chinese companies [2].", "How many?"),
+    ],
+)
+def test_sentence_with_a_name_or_number_in_no_source_is_dropped(answer: str, question: str) -> None:
+    cited = resolve_citations(answer, question, SOURCES)
+    assert cited.text == ""
+    assert cited.cited == []
+    assert cited.sentences == []
+    assert len(cited.dropped) == 1
+    assert "[" not in cited.dropped[0]
+
+
+def test_unbacked_sentence_is_dropped_while_backed_one_stays() -> None:
+    answer = "Donald Trump met Xi Jinping in South Korea [3]. Alibaba's CEO is Jack Ma [3]."
+    cited = resolve_citations(answer, "Who did Trump meet?", SOURCES)
+    assert cited.text == "Donald Trump met Xi Jinping in South Korea [1]."
+    assert cited.cited == [2]
+    assert cited.dropped == ["Alibaba's CEO is Jack Ma."]
+
+
+def test_false_premise_from_the_question_is_dropped() -> None:
+    question = "What did the European Union decide about Alibaba?"
+    answer = "The European Union decided to close access to markets for 25 Chinese companies [1]."
+    cited = resolve_citations(answer, question, [URGED])
+    assert cited.text == ""
+    assert cited.cited == []
+    assert cited.dropped == ["The European Union decided to close access to markets for 25 Chinese companies."]
+
+
+def test_the_same_words_without_the_false_premise_are_kept() -> None:
+    answer = "Experts urged the White House to close access to markets for 25 Chinese companies [1]."
+    cited = resolve_citations(answer, "What did experts urge the White House to do?", [URGED])
+    assert cited.cited == [0]
+    assert cited.text == answer
+
+
+@pytest.mark.parametrize(
+    "meta", ["This is stated in document [1].", "According to the sources [2].", "This information is provided [1]."]
+)
+def test_meta_sentences_are_removed_silently(meta: str) -> None:
+    answer = f"The Financial Times reviewed the document [1]. {meta}"
+    cited = resolve_citations(answer, "Who reviewed the document?", SOURCES)
+    assert cited.text == "The Financial Times reviewed the document [1]."
+    assert cited.cited == [0]
+    assert cited.dropped == []
+
+
+def test_markers_are_renumbered_in_order_of_first_mention() -> None:
+    answer = "Donald Trump met Xi Jinping in South Korea [3]. The Financial Times reviewed the document [1]."
+    cited = resolve_citations(answer, "What happened?", SOURCES)
+    assert cited.text == (
+        "Donald Trump met Xi Jinping in South Korea [1]. The Financial Times reviewed the document [2]."
+    )
+    assert cited.cited == [2, 0]
+
+
+def test_a_source_cited_twice_keeps_one_number() -> None:
+    answer = (
+        "Donald Trump met Xi Jinping in South Korea [3]. The Financial Times reviewed the document [1]. "
+        "Trump agreed to a truce in trade restrictions [3]."
+    )
+    cited = resolve_citations(answer, "What happened?", SOURCES)
+    assert cited.cited == [2, 0]
+    assert cited.text.endswith("Trump agreed to a truce in trade restrictions [1].")
+
+
+def test_us_at_the_end_keeps_its_period() -> None:
+    answer = "Experts urged the White House to close access to markets in the U.S. [2]"
+    cited = resolve_citations(answer, "What did experts urge?", SOURCES)
+    assert cited.text == "Experts urged the White House to close access to markets in the U.S. [1]"
+    assert cited.cited == [1]
+
+
+def test_us_without_marker_keeps_its_period() -> None:
+    cited = resolve_citations("Experts urged action on markets in the U.S.", "What did experts urge?", SOURCES)
+    assert cited.text == "Experts urged action on markets in the U.S. [1]"
+
+
+@pytest.mark.parametrize("markers", ["[1, 2]", "[1,2]", "[1; 2]", "[1][2]", "[1] [2]", "[ 1 , 2 ]"])
+def test_multi_markers_parse(markers: str) -> None:
+    cited = resolve_citations(f"The Financial Times reviewed the memo {markers}.", "Who reviewed the memo?", TWINS)
+    assert cited.text == "The Financial Times reviewed the memo [1][2]."
+    assert cited.cited == [0, 1]
+    assert cited.sentences[0].sources == [0, 1]
+
+
+def test_multi_markers_keep_the_models_order() -> None:
+    cited = resolve_citations("The Financial Times reviewed the memo [2][1].", "Who reviewed the memo?", TWINS)
+    assert cited.cited == [1, 0]
+    assert cited.text == "The Financial Times reviewed the memo [1][2]."
+
+
+def test_a_marker_to_a_source_that_does_not_back_the_sentence_is_dropped_from_a_pair() -> None:
+    cited = resolve_citations("Donald Trump met Xi Jinping in South Korea [1, 3].", "Who did Trump meet?", SOURCES)
+    assert cited.cited == [2]
+    assert cited.text == "Donald Trump met Xi Jinping in South Korea [1]."
+
+
+def test_markers_after_the_period_stay_with_their_sentence() -> None:
+    answer = "The Financial Times reviewed the document. [1] Donald Trump met Xi Jinping in South Korea. [3]"
+    cited = resolve_citations(answer, "What happened?", SOURCES)
+    assert cited.text == (
+        "The Financial Times reviewed the document [1]. Donald Trump met Xi Jinping in South Korea [2]."
+    )
+    assert cited.cited == [0, 2]
+
+
+def test_question_and_exclamation_marks_keep_their_place() -> None:
+    cited = resolve_citations("The document was reviewed by the Financial Times [1]!", "Who?", SOURCES)
+    assert cited.text == "The document was reviewed by the Financial Times [1]!"
+
+
+def test_empty_answer_cites_nothing() -> None:
+    cited = resolve_citations("", "Who?", SOURCES)
+    assert (cited.text, cited.cited, cited.sentences, cited.dropped) == ("", [], [], [])
+
+
+def test_no_sources_drops_everything() -> None:
+    cited = resolve_citations("The Financial Times reviewed the document [1].", "Who?", [])
+    assert cited.cited == []
+    assert cited.dropped == ["The Financial Times reviewed the document."]
+
+
+def test_split_sentences_keeps_markers_with_their_sentence() -> None:
+    assert split_sentences("One fact [1]. Another fact [2].\nA third [3]") == [
+        "One fact [1].",
+        "Another fact [2].",
+        "A third [3]",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NOT IN SOURCES",
+        "Not in the sources.",
+        "The sources do not mention it.",
+        "The articles don't say who won.",
+        "There is no information about the CEO in the sources.",
+        "I cannot answer that from these sources.",
+        "",
+        "  ...  ",
+    ],
+)
+def test_refusals_are_recognised(text: str) -> None:
+    assert looks_like_refusal(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Financial Times reviewed the memo [1].",
+        "Donald Trump met Xi Jinping in South Korea.",
+        "25 Chinese companies were named [2].",
+    ],
+)
+def test_normal_sentences_are_not_refusals(text: str) -> None:
+    assert not looks_like_refusal(text)
+
+
+# --- known bugs -------------------------------------------------------------------------------
+
+
+def test_hallucinated_name_at_sentence_start_is_dropped() -> None:
+    answer = "Tencent provides technical support to the People's Liberation Army of China [1]."
+    cited = resolve_citations(answer, "What is the group accused of?", SOURCES)
+    assert cited.cited == []
+    assert cited.text == ""
+
+
+def test_range_marker_parses() -> None:
+    cited = resolve_citations("The Financial Times reviewed the memo [1-2].", "Who reviewed the memo?", TWINS)
+    assert cited.cited == [0, 1]
+    assert cited.text == "The Financial Times reviewed the memo [1][2]."
+
+
+def test_source_word_around_marker_is_removed() -> None:
+    cited = resolve_citations("The Financial Times reviewed the memo (Source [1]).", "Who reviewed it?", TWINS)
+    assert cited.text == "The Financial Times reviewed the memo [1]."

@@ -1,0 +1,201 @@
+"""Tests for the citewire command (service.cli.main): ingest and info against a temporary store."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.embedding import Embedder
+from service.cli import build_parser, main
+from tests.service.fakes import ScriptedLLM
+
+SUMMARY = re.compile(
+    r"(?P<articles>\d+) articles: (?P<created>\d+) created, (?P<replaced>\d+) replaced, "
+    r"(?P<unchanged>\d+) unchanged; (?P<written>\d+) chunks written; "
+    r"store has (?P<stored>\d+) articles, (?P<chunks>\d+) chunks in (?P<dir>.+)"
+)
+
+
+def _summary(out: str) -> dict[str, str]:
+    match = SUMMARY.search(out)
+    assert match, out
+    return match.groupdict()
+
+
+def _ingest(*paths: Path, data_dir: Path) -> int:
+    return main(["ingest", *map(str, paths), "--data-dir", str(data_dir), "--quiet"])
+
+
+def _info(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    assert main(["info", "--data-dir", str(data_dir)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    return dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in lines)
+
+
+def test_ingest_prints_counts_then_reports_unchanged(
+    seed_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], reuse_embedder: Embedder
+) -> None:
+    data_dir = tmp_path / "data"
+    assert _ingest(seed_dir, data_dir=data_dir) == 0
+    first = _summary(capsys.readouterr().out)
+    assert (first["articles"], first["created"], first["replaced"], first["unchanged"]) == ("1", "1", "0", "0")
+    assert int(first["written"]) == int(first["chunks"]) > 0
+    assert first["stored"] == "1"
+    assert first["dir"] == str(data_dir)
+
+    assert _ingest(seed_dir, data_dir=data_dir) == 0
+    again = _summary(capsys.readouterr().out)
+    assert (again["created"], again["unchanged"], again["written"]) == ("0", "1", "0")
+    assert (again["stored"], again["chunks"]) == ("1", first["chunks"])
+
+
+def test_ingest_of_a_single_file(
+    seed_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], reuse_embedder: Embedder
+) -> None:
+    assert _ingest(seed_path, data_dir=tmp_path / "data") == 0
+    assert _summary(capsys.readouterr().out)["created"] == "1"
+
+
+def test_ingest_of_a_missing_path_fails_with_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _ingest(tmp_path / "nowhere", data_dir=tmp_path / "data") == 2
+    captured = capsys.readouterr()
+    assert "no such file or folder" in captured.err
+    assert captured.out == ""
+
+
+def test_ingest_of_a_folder_without_articles_fails_with_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.csv").write_text("a,b\n")
+    assert _ingest(empty, data_dir=tmp_path / "data") == 2
+    assert "no .txt, .md or .jsonl files" in capsys.readouterr().err
+
+
+def test_a_bad_file_fails_with_1_but_the_good_ones_are_ingested(
+    seed_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], reuse_embedder: Embedder
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(seed_path, folder / seed_path.name)
+    (folder / "bad.jsonl").write_text('{"title": "No text here"}\n', encoding="utf-8")
+    data_dir = tmp_path / "data"
+    assert _ingest(folder, data_dir=data_dir) == 1
+    captured = capsys.readouterr()
+    assert "skipped:" in captured.err
+    assert "bad.jsonl:1" in captured.err
+    summary = _summary(captured.out)
+    assert (summary["created"], summary["stored"]) == ("1", "1")
+    assert _info(data_dir, capsys)["articles"] == "1"
+
+
+def test_good_lines_before_a_bad_line_in_jsonl_are_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reuse_embedder: Embedder
+) -> None:
+    record = {"id": "good-1", "title": "Rates held", "text": "The central bank kept its key rate unchanged."}
+    path = tmp_path / "feed.jsonl"
+    path.write_text(json.dumps(record) + "\n{not json\n", encoding="utf-8")
+    assert _ingest(path, data_dir=tmp_path / "data") == 1
+    captured = capsys.readouterr()
+    assert "feed.jsonl:2" in captured.err
+    assert _summary(captured.out)["created"] == "1"
+
+
+def test_info_reports_the_store(
+    seed_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], reuse_embedder: Embedder
+) -> None:
+    data_dir = tmp_path / "data"
+    assert _ingest(seed_dir, data_dir=data_dir) == 0
+    chunks = _summary(capsys.readouterr().out)["chunks"]
+    info = _info(data_dir, capsys)
+    assert info["articles"] == "1"
+    assert info["chunks"] == chunks
+    assert info["data_dir"] == str(data_dir.resolve())
+    assert int(info["store_bytes"]) > 0
+    assert info["embed_model"].startswith("minilm (")
+    assert info["llm"] == "llamacpp: default"
+
+
+def test_info_on_an_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    info = _info(tmp_path / "fresh", capsys)
+    assert (info["articles"], info["chunks"]) == ("0", "0")
+
+
+def test_invalid_settings_fail_with_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITEWIRE_TOP_K", "0")
+    assert main(["info", "--data-dir", str(tmp_path / "data")]) == 2
+    assert "invalid settings" in capsys.readouterr().err
+
+
+def test_data_dir_comes_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITEWIRE_DATA_DIR", str(tmp_path / "from-env"))
+    assert main(["info"]) == 0
+    assert str(tmp_path / "from-env") in capsys.readouterr().out
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+    assert "command" in capsys.readouterr().err
+
+
+def test_parser_knows_every_command() -> None:
+    parser = build_parser()
+    for argv in (["ingest", "x"], ["serve"], ["ask", "Why?"], ["info"]):
+        assert parser.parse_args(argv).command == argv[0]
+    assert parser.parse_args(["ask", "Why?", "--top-k", "3", "--json"]).top_k == 3
+
+
+@pytest.fixture
+def scripted_llm(monkeypatch: pytest.MonkeyPatch, restore_torch_threads: None) -> ScriptedLLM:
+    """`citewire ask` builds its own LLM from settings; hand it a scripted one instead of a GGUF."""
+    llm = ScriptedLLM()
+    monkeypatch.setattr("service.components.build_llm", lambda settings: llm)
+    return llm
+
+
+def test_ask_prints_the_answer_and_its_citations(
+    seed_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    reuse_embedder: Embedder,
+    scripted_llm: ScriptedLLM,
+) -> None:
+    data_dir = tmp_path / "data"
+    assert _ingest(seed_dir, data_dir=data_dir) == 0
+    capsys.readouterr()
+    scripted_llm.script("FT reviewed the memo [1].")
+    assert main(["ask", "Who reviewed the White House memo?", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert scripted_llm.calls == 1
+    answer, citation = out.split("\n\n", 1)
+    assert "FT" in answer and answer.endswith("[1].")
+    header = r"\[1\] Chinese giant Alibaba accused by Washington \(BB\.LV, 2025-11-18\) \S+ chars \d+-\d+"
+    assert re.match(header, citation)
+    assert '    "' in citation
+
+
+def test_ask_json_prints_the_api_response(
+    seed_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    reuse_embedder: Embedder,
+    scripted_llm: ScriptedLLM,
+) -> None:
+    data_dir = tmp_path / "data"
+    assert _ingest(seed_dir, data_dir=data_dir) == 0
+    capsys.readouterr()
+    scripted_llm.script("NOT IN SOURCES")
+    assert main(["ask", "Who reviewed the White House memo?", "--json", "--data-dir", str(data_dir)]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["abstained"] is True
+    assert body["citations"] == []
+    assert set(body) == {"answer", "abstained", "citations", "timings_ms"}
