@@ -25,6 +25,7 @@ from service.api_models import (
     PassageOut,
     QueryRequest,
     QueryResponse,
+    SentenceOut,
     Timings,
 )
 from service.components import build_components, build_engine
@@ -179,12 +180,17 @@ def to_query_response(answer: Answer) -> QueryResponse:
             published_at=c.passage.article.article.published_at,
             chunk_id=c.passage.chunk_id,
             quote=c.quote,
-            start=c.passage.start,
-            end=c.passage.end,
+            start=c.start,
+            end=c.end,
             score=round(c.passage.score, 4),
         )
         for c in answer.citations
     ]
+    sentences = [SentenceOut(text=c.text, citations=c.markers, supported=c.supported) for c in answer.sentences]
     return QueryResponse(
-        answer=answer.text, abstained=answer.abstained, citations=citations, timings_ms=Timings(**answer.timings_ms)
+        answer=answer.text,
+        abstained=answer.abstained,
+        citations=citations,
+        sentences=sentences,
+        timings_ms=Timings(**answer.timings_ms),
     )

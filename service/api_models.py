@@ -33,8 +33,8 @@ class CitationOut(BaseModel):
     source: str | None
     url: str | None
     published_at: str | None
-    chunk_id: str
-    quote: str = Field(description="Exactly the article text between start and end.")
+    chunk_id: str = Field(description="The retrieved chunk the quote was narrowed from.")
+    quote: str = Field(description="The sentence(s) of the passage that back the claim: article text[start:end].")
     start: int
     end: int
     score: float = Field(description="Cosine similarity of the question and the cited passage.")
@@ -46,10 +46,17 @@ class Timings(BaseModel):
     total: float
 
 
+class SentenceOut(BaseModel):
+    text: str = Field(description="A sentence of the model's answer, without markers.")
+    citations: list[int] = Field(description="The markers [n] that back it in the answer.")
+    supported: bool = Field(description="False when no retrieved passage backs it; it is then left out of the answer.")
+
+
 class QueryResponse(BaseModel):
     answer: str = Field(description="The answer with [n] citation markers.")
     abstained: bool = Field(description="True when the indexed articles do not answer the question.")
     citations: list[CitationOut]
+    sentences: list[SentenceOut] = Field(description="Per-sentence support of the model's answer.")
     timings_ms: Timings
 
 

@@ -11,8 +11,10 @@ order of first mention, so the reader's list has no gaps.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from index.chunking import sentence_spans
 
 _MARKER = re.compile(r"\s*\[(\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*)\]")
 # "(Source [1])" or "Source [1]": models echo the prompt's label; keep only the marker.
@@ -47,11 +49,22 @@ class SupportedSentence:
 
 
 @dataclass(frozen=True)
+class CheckedSentence:
+    text: str  # without markers
+    markers: list[int]  # the renumbered markers it carries in the answer (empty if dropped)
+    supported: bool
+
+
+@dataclass(frozen=True)
 class CitedAnswer:
     text: str  # the answer with markers renumbered 1..m
     cited: list[int]  # 0-based source indexes; cited[n-1] is the source behind marker [n]
-    sentences: list[SupportedSentence]
+    sentences: list[SupportedSentence]  # the kept sentences
     dropped: list[str]  # sentences no source backs
+    checked: list[CheckedSentence]  # every sentence of the model's answer, in order
+
+    def sentences_citing(self, marker: int) -> list[str]:
+        return [c.text for c in self.checked if marker in c.markers]
 
 
 def looks_like_refusal(text: str) -> bool:
@@ -79,17 +92,22 @@ class SupportChecker:
         self._exact = [set(_terms(src)) for src in sources]
         self._stems = [{_stem(t) for t in terms} for terms in self._exact]
 
-    def support(self, sentence: str, source: int) -> float:
-        """Share of the sentence's new words found in the source; 0 if a name or number is missing."""
+    def coverage(self, sentence: str, sources: Iterable[int]) -> float:
+        """Share of the sentence's new words (those not already in the question) the sources hold."""
         words = [w for w in _terms(sentence) if w not in _META]
         new = [w for w in words if _stem(w) not in self._question] or words
         if not new:
             return 0.0
+        stems = set().union(*(self._stems[s] for s in sources))
+        return sum(_stem(w) in stems for w in new) / len(new)
+
+    def support(self, sentence: str, source: int) -> float:
+        """Coverage by one source; 0 if a name or number of the sentence is missing from it."""
         # Names and numbers must be the source's own, even when the question brought them in:
         # a false premise ("What did the EU decide?") must not pass on the strength of other words.
         if any(name not in self._exact[source] for name in _names(sentence)):
             return 0.0
-        return sum(_stem(w) in self._stems[source] for w in new) / len(new)
+        return self.coverage(sentence, [source])
 
     def backing(self, sentence: str, hinted: Sequence[int]) -> list[int]:
         """Sources that back the sentence: the hinted ones that do, else the best other one."""
@@ -153,22 +171,46 @@ def resolve_citations(answer: str, question: str, sources: Sequence[str]) -> Cit
     checker = SupportChecker(question, sources)
     kept: list[SupportedSentence] = []
     dropped: list[str] = []
+    order: list[int] = []
+    rendered: list[str] = []
+    checked: list[CheckedSentence] = []
     for raw in split_sentences(_LABELLED_MARKER.sub(r" \1", answer)):
         hinted = _markers(raw, len(sources))
         text = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", raw)).strip()
         if not text or _is_meta(text):
             continue
         backing = checker.backing(text, hinted)
-        if backing:
-            kept.append(SupportedSentence(text=text, sources=backing))
-        else:
+        if not backing:
             dropped.append(text)
+            checked.append(CheckedSentence(text=text, markers=[], supported=False))
+            continue
+        kept.append(SupportedSentence(text=text, sources=backing))
+        order.extend(src for src in backing if src not in order)
+        markers = [order.index(src) + 1 for src in backing]
+        rendered.append(_with_markers(text, markers))
+        checked.append(CheckedSentence(text=text, markers=markers, supported=True))
+    return CitedAnswer(text=" ".join(rendered), cited=order, sentences=kept, dropped=dropped, checked=checked)
 
-    order: list[int] = []
-    rendered = []
-    for sentence in kept:
-        for src in sentence.sources:
-            if src not in order:
-                order.append(src)
-        rendered.append(_with_markers(sentence.text, [order.index(s) + 1 for s in sentence.sources]))
-    return CitedAnswer(text=" ".join(rendered), cited=order, sentences=kept, dropped=dropped)
+
+def narrow_span(claims: Sequence[str], passage: str, question: str) -> tuple[int, int]:
+    """Offsets inside ``passage`` of the sentence(s) that back the claims, so a citation quotes the
+    evidence rather than the whole chunk. Falls back to the whole passage when no sentence helps."""
+    spans = sentence_spans(passage)
+    if len(spans) <= 1:
+        return 0, len(passage)
+    checker = SupportChecker(question, [passage[s:e] for s, e in spans])
+    chosen: set[int] = set()
+    for claim in claims:
+        scores = [checker.coverage(claim, [i]) for i in range(len(spans))]
+        ranked = sorted(range(len(spans)), key=lambda i: (-scores[i], i))
+        best = ranked[0]
+        if scores[best] == 0:
+            continue
+        chosen.add(best)
+        # A fact spread over two sentences: take the runner-up too if it adds missing words.
+        runner_up = ranked[1]
+        if scores[best] < 1 and checker.coverage(claim, [best, runner_up]) > scores[best]:
+            chosen.add(runner_up)
+    if not chosen:
+        return 0, len(passage)
+    return spans[min(chosen)][0], spans[max(chosen)][1]

@@ -103,7 +103,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     for c in answer.citations:
         a = c.passage.article.article
         meta = ", ".join(x for x in (a.source, (a.published_at or "")[:10]) if x)
-        print(f"\n[{c.n}] {a.title} ({meta}) {a.id} chars {c.passage.start}-{c.passage.end}")
+        print(f"\n[{c.n}] {a.title} ({meta}) {a.id} chars {c.start}-{c.end}")
         print(f'    "{" ".join(c.quote.split())}"')
     return 0
 

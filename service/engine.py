@@ -23,7 +23,7 @@ from llama_index.core.schema import NodeWithScore
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
 from service.acronyms import expand_acronyms
-from service.citations import looks_like_refusal, resolve_citations
+from service.citations import CheckedSentence, CitedAnswer, looks_like_refusal, narrow_span, resolve_citations
 from service.retrieval import lexical_scores, rank_by, reciprocal_rank_fusion
 
 _CANDIDATES_PER_RESULT = 5  # dense candidates fetched per passage kept, for the lexical re-rank
@@ -48,12 +48,13 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
+    """Marker ``[n]``: the passage it came from, narrowed to the sentences that back the claim."""
+
     n: int
     passage: Passage
-
-    @property
-    def quote(self) -> str:
-        return self.passage.text
+    start: int  # offsets into the article text
+    end: int
+    quote: str  # == article text[start:end]
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Answer:
     citations: list[Citation]
     retrieved: list[Passage]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    sentences: list[CheckedSentence] = field(default_factory=list)
 
 
 def cosine_from_chroma(score: float) -> float:
@@ -115,7 +117,7 @@ class CitewireQueryEngine(CustomQueryEngine):
         cited = resolve_citations(raw, question, [p.text for p in relevant])
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
-        citations = [Citation(n=i + 1, passage=relevant[src]) for i, src in enumerate(cited.cited)]
+        citations = [_citation(n, relevant[src], cited, question) for n, src in enumerate(cited.cited, start=1)]
         cited_articles = {c.passage.article.article.id: c.passage.article.article.text for c in citations}
         return Answer(
             text=expand_acronyms(cited.text, cited_articles.values(), question),
@@ -123,6 +125,7 @@ class CitewireQueryEngine(CustomQueryEngine):
             citations=citations,
             retrieved=retrieved,
             timings_ms=_timings(retrieve_ms, generate_ms, started),
+            sentences=cited.checked,
         )
 
     def _messages(self, question: str, passages: list[Passage]) -> list[ChatMessage]:
@@ -149,6 +152,11 @@ class CitewireQueryEngine(CustomQueryEngine):
             retrieved=retrieved,
             timings_ms=_timings(retrieve_ms, generate_ms, started),
         )
+
+
+def _citation(n: int, passage: Passage, cited: CitedAnswer, question: str) -> Citation:
+    lo, hi = narrow_span(cited.sentences_citing(n), passage.text, question)
+    return Citation(n=n, passage=passage, start=passage.start + lo, end=passage.start + hi, quote=passage.text[lo:hi])
 
 
 def _passage(hit: NodeWithScore, articles: dict[str, StoredArticle]) -> Passage | None:

@@ -198,4 +198,4 @@ def test_ask_json_prints_the_api_response(
     body = json.loads(capsys.readouterr().out)
     assert body["abstained"] is True
     assert body["citations"] == []
-    assert set(body) == {"answer", "abstained", "citations", "timings_ms"}
+    assert set(body) == {"answer", "abstained", "citations", "sentences", "timings_ms"}
