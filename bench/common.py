@@ -11,7 +11,10 @@ import os
 import platform
 import shlex
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,57 @@ from service.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
+CONTENDED_CORES = 0.2  # other processes using more than this, on average, make a timing suspect
+# CPU times tick at 10 ms: below this wall time a tick or two would read as a busy core.
+MIN_WALL_FOR_OTHERS_S = 0.5
+
+
+@dataclass
+class Measurement:
+    """Wall time of a block, plus how busy the rest of the machine was meanwhile.
+
+    On a shared 2-core machine another process's test run can halve a throughput figure, so each
+    timing carries its own evidence: ``others_cores`` is the average number of cores used by other
+    processes (from /proc/stat minus this process's CPU time); about 0 means the number is clean.
+    """
+
+    wall_s: float = 0.0
+    cpu_s: float = 0.0  # this process, all threads
+    others_cores: float | None = None  # None without /proc/stat, or for blocks too short to tell
+
+    @property
+    def contended(self) -> bool:
+        return self.others_cores is not None and self.others_cores > CONTENDED_CORES
+
+
+def _self_cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _machine_busy_s() -> float | None:
+    """CPU seconds spent busy by all cores since boot (user+nice+system+irq+softirq+steal)."""
+    try:
+        fields = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def measure() -> Iterator[Measurement]:
+    """Time a block; the yielded Measurement is filled in when the block ends."""
+    m = Measurement()
+    busy0, cpu0, t0 = _machine_busy_s(), _self_cpu_s(), time.perf_counter()
+    try:
+        yield m
+    finally:
+        m.wall_s = time.perf_counter() - t0
+        m.cpu_s = _self_cpu_s() - cpu0
+        busy1 = _machine_busy_s()
+        if busy0 is not None and busy1 is not None and m.wall_s >= MIN_WALL_FOR_OTHERS_S:
+            m.others_cores = max(0.0, (busy1 - busy0 - m.cpu_s) / m.wall_s)
 
 
 def cpu_model() -> str:

@@ -17,16 +17,19 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tqdm import tqdm
 
 from bench.common import (
+    CONTENDED_CORES,
     REPO_ROOT,
+    Measurement,
     command_line,
     format_table,
     load_average,
     machine_info,
+    measure,
     print_header,
     settings_with,
     write_results,
@@ -35,11 +38,11 @@ from index.articles import Article
 from index.chunking import Chunk, TokenCounter, chunk_text
 from index.ingest import IngestReport, Outcome, embedding_text, ingest_articles
 from index.loaders import ArticleFormatError, article_from_record, collect_files, load_file
+from service.components import Components, build_components
 from service.settings import Settings
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/eval/realtimeqa/articles.jsonl"
 SEEDS = REPO_ROOT / "seeds"
-T = TypeVar("T")
 
 
 def load_corpus(corpus: Path, n: int) -> tuple[list[Article], str]:
@@ -74,12 +77,6 @@ def load_corpus(corpus: Path, n: int) -> tuple[list[Article], str]:
     return repeated, note
 
 
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
-
-
 def chunk_all(articles: Sequence[Article], counter: TokenCounter, settings: Settings) -> list[tuple[Article, Chunk]]:
     """Every chunk of every article, chunked exactly as ingest does (same tokenizer and sizes)."""
     return [
@@ -89,18 +86,16 @@ def chunk_all(articles: Sequence[Article], counter: TokenCounter, settings: Sett
     ]
 
 
-def run_pipeline(articles: Sequence[Article], components: Any, desc: str) -> tuple[IngestReport, float]:
+def run_pipeline(articles: Sequence[Article], components: Components, desc: str) -> tuple[IngestReport, Measurement]:
     """``ingest_articles`` as the CLI runs it, with a progress bar fed by its per-article callback."""
     with tqdm(total=len(articles), desc=desc, unit="article") as bar:
 
         def progress(_article: Article, _outcome: Outcome) -> None:
             bar.update()
 
-        return timed(
-            lambda: ingest_articles(
-                articles, components.store, components.embedder, components.chunking, on_article=progress
-            )
-        )
+        with measure() as m:
+            report = ingest_articles(articles, components.store, components.embedder, components.chunking, progress)
+    return report, m
 
 
 class _StoreTimer:
@@ -136,8 +131,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.articles < 1:
         parser.error("--articles must be at least 1")
 
-    from service.components import build_components
-
     command = command_line("bench.ingest")
     machine = machine_info()
     print_header("Citewire ingest throughput", command, machine)
@@ -149,79 +142,70 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="citewire-bench-ingest-") as tmp:
         settings = settings_with(Path(tmp))
-        components, load_s = timed(lambda: build_components(settings))
+        with measure() as load:
+            components = build_components(settings)
         embedder = components.embedder
         print(
             f"settings: embed_model={settings.embed_model} (dim {embedder.dim}), batch {settings.embed_batch_size}, "
             f"chunks of {settings.chunk_tokens} tokens with {settings.chunk_overlap_tokens} overlap; "
-            f"embedder loaded in {load_s:.1f} s"
+            f"embedder loaded in {load.wall_s:.1f} s"
         )
         # One small batch first, so neither timed stage pays lazy initialisation.
         embedder.model.get_text_embedding_batch(["warm-up sentence one.", "warm-up sentence two."])
 
         # (a) the ceiling: the same chunks, the same texts, one call to the embedder.
-        pairs, chunk_s = timed(lambda: chunk_all(articles, embedder.counter, settings))
+        with measure() as chunking:
+            pairs = chunk_all(articles, embedder.counter, settings)
         texts = [embedding_text(article, chunk.text) for article, chunk in pairs]
-        _, encode_s = timed(lambda: embedder.model.get_text_embedding_batch(texts, show_progress=True))
-        n_chunks = len(pairs)
+        with measure() as encode:
+            embedder.model.get_text_embedding_batch(texts, show_progress=True)
 
         # (b) the full pipeline into a fresh on-disk Chroma; (c) the same articles again.
         store_timer = _StoreTimer(components.store)
-        report, pipeline_s = run_pipeline(articles, components, "ingest")
-        store_first = dict(store_timer.seconds)
-        store_timer.seconds.update(dict.fromkeys(store_timer.seconds, 0.0))
-        again, reingest_s = run_pipeline(articles, components, "re-ingest")
+        report, pipeline = run_pipeline(articles, components, "ingest")
+        store_s = dict(store_timer.seconds)
+        again, reingest = run_pipeline(articles, components, "re-ingest")
         stored_chunks = components.store.count_chunks()
         stored_articles = components.store.count_articles()
 
-    encode_rate = n_chunks / encode_s
-    n_articles = len(articles)
+    n_articles, n_chunks = len(articles), len(pairs)
+    encode_rate = n_chunks / encode.wall_s
     created = report.count(Outcome.CREATED)
     unchanged_again = again.count(Outcome.UNCHANGED)
 
-    def row(stage: str, n_art: int, chunks: int | None, seconds: float, *, vs_encode: bool = True) -> dict[str, Any]:
-        rate = chunks / seconds if chunks else None
+    def row(stage: str, chunks: int | None, m: Measurement, *, vs_encode: bool = True) -> dict[str, Any]:
+        rate = chunks / m.wall_s if chunks else None
         return {
             "stage": stage,
-            "articles": n_art,
+            "articles": n_articles,
             "chunks": chunks,
-            "seconds": round(seconds, 3),
+            "seconds": round(m.wall_s, 3),
             "chunks_per_s": round(rate, 2) if rate is not None else None,
-            "articles_per_s": round(n_art / seconds, 2),
+            "articles_per_s": round(n_articles / m.wall_s, 2),
             "ratio_vs_bare_encode": round(rate / encode_rate, 3) if rate is not None and vs_encode else None,
+            "cpu_s": round(m.cpu_s, 2),
+            "others_cores": None if m.others_cores is None else round(m.others_cores, 2),
         }
 
     rows = [
-        row("chunk_text only", n_articles, n_chunks, chunk_s, vs_encode=False),  # a part of (b), not a rival
-        row("(a) bare encode", n_articles, n_chunks, encode_s),
-        row("(b) full pipeline", n_articles, report.chunks_written, pipeline_s),
-        row("(c) re-ingest", n_articles, None, reingest_s),
+        row("chunk_text only", n_chunks, chunking, vs_encode=False),  # a part of (b), not a rival to it
+        row("(a) bare encode", n_chunks, encode),
+        row("(b) full pipeline", report.chunks_written, pipeline),
+        row("(c) re-ingest", None, reingest),
     ]
+    keys = ["stage", "articles", "chunks", "seconds", "chunks_per_s", "articles_per_s", "ratio_vs_bare_encode"]
     headers = ["stage", "articles", "chunks", "seconds", "chunks/s", "articles/s", "ratio vs bare encode"]
     print()
+    print(format_table([*headers, "cpu s", "others"], [[r[k] for k in [*keys, "cpu_s", "others_cores"]] for r in rows]))
     print(
-        format_table(
-            headers,
-            [
-                [
-                    r["stage"],
-                    r["articles"],
-                    r["chunks"],
-                    r["seconds"],
-                    r["chunks_per_s"],
-                    r["articles_per_s"],
-                    r["ratio_vs_bare_encode"],
-                ]
-                for r in rows
-            ],
-        )
+        "(cpu s: this process's CPU time, all threads; others: average cores busy with OTHER processes "
+        "during the stage, ~0 = clean)"
     )
-    rest_s = pipeline_s - store_first["write"] - store_first["version_of"]
+    rest_s = pipeline.wall_s - store_s["write"] - store_s["version_of"]
     print()
     print(
-        f"pipeline split: store.write {store_first['write']:.2f} s, "
-        f"store.version_of {store_first['version_of']:.2f} s, "
-        f"chunk+embed+overhead {rest_s:.2f} s (chunk_text alone took {chunk_s:.2f} s above)"
+        f"pipeline split: store.write {store_s['write']:.2f} s, store.version_of {store_s['version_of']:.2f} s, "
+        f"chunk+embed+rest {rest_s:.2f} s (of which chunk_text ~{chunking.wall_s:.2f} s, measured above)"
     )
     print(
         f"outcomes: first run {created}/{n_articles} created; re-ingest {unchanged_again}/{n_articles} unchanged; "
@@ -234,6 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems.append(f"re-ingest changed {n_articles - unchanged_again} article(s): expected all unchanged")
     if created != n_articles:
         problems.append(f"first run created {created} of {n_articles} (duplicate ids in the corpus?)")
+    contended = [r["stage"] for r, m in zip(rows, (chunking, encode, pipeline, reingest), strict=True) if m.contended]
+    if contended:
+        problems.append(
+            f"other processes used over {CONTENDED_CORES} cores during: {', '.join(contended)}; "
+            "those timings (and ratios) are not clean, run again on a quiet machine"
+        )
     for problem in problems:
         print(f"WARNING: {problem}")
     print(f"load avg: {' '.join(str(x) for x in load_average())} (1/5/15 min) at end")
@@ -253,11 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "chunk_tokens": settings.chunk_tokens,
                 "chunk_overlap_tokens": settings.chunk_overlap_tokens,
             },
-            "embedder_load_seconds": round(load_s, 3),
+            "embedder_load_seconds": round(load.wall_s, 3),
             "stages": rows,
             "pipeline_split_seconds": {
-                "store_write": round(store_first["write"], 3),
-                "store_version_of": round(store_first["version_of"], 3),
+                "store_write": round(store_s["write"], 3),
+                "store_version_of": round(store_s["version_of"], 3),
                 "rest": round(rest_s, 3),
             },
             "outcomes": {"first_created": created, "reingest_unchanged": unchanged_again},

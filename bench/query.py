@@ -27,11 +27,14 @@ from pydantic import Field
 from tqdm import tqdm
 
 from bench.common import (
+    CONTENDED_CORES,
+    MIN_WALL_FOR_OTHERS_S,
     REPO_ROOT,
     command_line,
     format_table,
     load_average,
     machine_info,
+    measure,
     print_header,
     settings_with,
     summarize,
@@ -81,6 +84,9 @@ QUESTIONS: tuple[Question, ...] = (
     Question("How many Chinese companies did American politicians urge the White House to shut out?", True),
     Question("How much revenue did Alibaba report for its latest quarter?", False),
 )
+# Not in the list: warming up with a measured question would leave its whole prompt in llama.cpp's
+# cache, and that question's next answer would skip prefill entirely.
+WARMUP_QUESTION = "How did the Chinese Embassy in Washington react to the FT report?"
 
 
 def load_seeds() -> list[Any]:
@@ -135,13 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         usage = UsageRecorder()
         get_dispatcher().add_event_handler(usage)
         # The first call pays the prompt's full prefill and pages the weights in; it is kept apart.
-        warm = engine.answer(questions[0].text)
+        warm = engine.answer(WARMUP_QUESTION)
         runs: list[dict[str, Any]] = []
-        with tqdm(total=len(questions) * args.repeat, desc="answer", unit="question") as bar:
+        with measure() as answer_loop, tqdm(total=len(questions) * args.repeat, desc="answer", unit="question") as bar:
             for repeat in range(args.repeat):
                 for q in questions:
                     usage.calls.clear()
-                    answer = engine.answer(q.text)
+                    with measure() as m:
+                        answer = engine.answer(q.text)
                     prompt_tokens, completion_tokens = usage.calls[-1] if usage.calls else (None, None)
                     runs.append(
                         {
@@ -154,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "timings_ms": dict(answer.timings_ms),
                             "prompt_tokens": prompt_tokens,
                             "completion_tokens": completion_tokens,
+                            "others_cores": _round(m.others_cores),
                             "answer": answer.text,
                         }
                     )
@@ -161,10 +169,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         retrieval_ms: list[float] = []
         cycle = itertools.cycle(q.text for q in questions)
-        for _ in tqdm(range(RETRIEVAL_ITERATIONS), desc="find_passages", unit="call"):
-            t0 = time.perf_counter()
-            engine.find_passages(next(cycle))
-            retrieval_ms.append((time.perf_counter() - t0) * 1000)
+        with measure() as retrieval_loop:
+            for _ in tqdm(range(RETRIEVAL_ITERATIONS), desc="find_passages", unit="call"):
+                t0 = time.perf_counter()
+                engine.find_passages(next(cycle))
+                retrieval_ms.append((time.perf_counter() - t0) * 1000)
+            # The query embedding alone: the part of retrieval that torch's thread count affects.
+            embed_ms: list[float] = []
+            for _ in range(RETRIEVAL_ITERATIONS):
+                t0 = time.perf_counter()
+                components.embedder.model.get_query_embedding(next(cycle))
+                embed_ms.append((time.perf_counter() - t0) * 1000)
 
     retrieve = summarize([r["timings_ms"]["retrieve"] for r in runs])
     generate = summarize([r["timings_ms"]["generate"] for r in runs if r["generated"]])
@@ -184,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("per question (first repeat):")
     print(
         format_table(
-            ["question", "answerable", "outcome", "retrieve ms", "generate ms", "total ms", "tokens in/out"],
+            ["question", "answerable", "outcome", "retrieve ms", "generate ms", "total ms", "tokens in/out", "others"],
             [
                 [
                     _short(r["question"], 60),
@@ -194,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     r["timings_ms"]["generate"] if r["generated"] else None,
                     r["timings_ms"]["total"],
                     f"{r['prompt_tokens']}/{r['completion_tokens']}" if r["generated"] else None,
+                    r["others_cores"],
                 ]
                 for r in runs
                 if r["repeat"] == 0
@@ -207,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generate ms": generate,
         "total ms": total,
         f"find_passages ms (x{RETRIEVAL_ITERATIONS})": retrieval_only,
+        f"  query embedding ms (x{RETRIEVAL_ITERATIONS})": summarize(embed_ms),
         "answer tokens": answer_tokens,
         "answer tokens/s": summarize(token_rates),
     }
@@ -218,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print()
     print(
-        f"warm-up : {_short(questions[0].text, 60)!r} retrieve {warm.timings_ms['retrieve']:.0f} ms, "
+        f"warm-up : {WARMUP_QUESTION!r} retrieve {warm.timings_ms['retrieve']:.0f} ms, "
         f"generate {warm.timings_ms['generate']:.0f} ms, total {warm.timings_ms['total']:.0f} ms (not in the summary)"
     )
     print(
@@ -231,6 +248,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"note    : {answerable_abstained} answerable question(s) abstained, "
             f"{unanswerable_answered} unanswerable one(s) answered (quality is not this benchmark's subject)"
+        )
+    print(
+        f"others  : other processes used {_cores(answer_loop.others_cores)} cores on average during the answer loop, "
+        f"{_cores(retrieval_loop.others_cores)} during the find_passages loop (~0 = clean; per call in the table, "
+        f"'-' for calls under {MIN_WALL_FOR_OTHERS_S} s)"
+    )
+    contended = [r for r in runs if r["others_cores"] is not None and r["others_cores"] > CONTENDED_CORES]
+    if contended or answer_loop.contended or retrieval_loop.contended:
+        print(
+            f"WARNING : other processes used over {CONTENDED_CORES} cores during {len(contended)}/{len(runs)} answers"
+            + (" and the find_passages loop" if retrieval_loop.contended else "")
+            + "; llama.cpp slows down sharply when a core is taken, run again on a quiet machine"
         )
     print("percentiles: numpy.percentile, linear interpolation (= statistics.quantiles method='inclusive')")
     print(f"load avg: {' '.join(str(x) for x in load_average())} (1/5/15 min) at end")
@@ -255,15 +284,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "setup_seconds": {"index_seeds": round(ingest_s, 3), "llm_load": round(llm_load_s, 3)},
             "percentile_method": "numpy.percentile, linear interpolation",
-            "warmup": {"question": questions[0].text, "timings_ms": dict(warm.timings_ms), "abstained": warm.abstained},
+            "warmup": {"question": WARMUP_QUESTION, "timings_ms": dict(warm.timings_ms), "abstained": warm.abstained},
             "summary_ms": stats,
             "abstained": {"total": abstained, "at_gate": gated, "after_generation": abstained - gated},
             "runs": runs,
             "find_passages_ms": [round(x, 2) for x in retrieval_ms],
+            "query_embedding_ms": [round(x, 2) for x in embed_ms],
+            "others_cores": {
+                "answer_loop": _round(answer_loop.others_cores),
+                "find_passages_loop": _round(retrieval_loop.others_cores),
+            },
         },
     )
     print(f"results : {path}")
     return 0
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _cores(value: float | None) -> str:
+    return "?" if value is None else f"{value:.2f}"
 
 
 def _short(text: str, width: int) -> str:

@@ -241,3 +241,19 @@ def test_range_marker_parses() -> None:
 def test_source_word_around_marker_is_removed() -> None:
     cited = resolve_citations("The Financial Times reviewed the memo (Source [1]).", "Who reviewed it?", TWINS)
     assert cited.text == "The Financial Times reviewed the memo [1]."
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "According to Source [1], Alibaba provided customer data access.",
+        "As stated in Source [1], Alibaba provided customer data access.",
+        "Alibaba provided customer data access (Source [1]).",
+    ],
+)
+def test_echoed_source_labels_leave_no_stray_words(answer: str) -> None:
+    sources = ["Alibaba provided the Chinese government and military access to customer data."]
+    cited = resolve_citations(answer, "What did Alibaba provide?", sources)
+    assert cited.text.startswith("Alibaba provided")
+    assert "Source" not in cited.text and "According to" not in cited.text and "(" not in cited.text
+    assert cited.text.endswith("[1].")
