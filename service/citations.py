@@ -19,7 +19,8 @@ from index.chunking import sentence_spans
 _MARKER = re.compile(r"\s*\[(\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*)\]")
 # "(Source [1])" or "Source [1]": models echo the prompt's label; keep only the marker.
 _LABELLED_MARKER = re.compile(
-    r"(?:\b(?:[Aa]ccording to (?:the )?|[Aa]s (?:stated|reported) in ))?\(?\s*\bSources?\s*((?:\[[\d,;\s\-–]+\])+)\s*\)?,?"
+    r"(?:\b(?:[Aa]ccording to (?:the )?|[Aa]s (?:stated|reported) in ))?"
+    r"\(?\s*\bSources?\s*((?:\[[\d,;\s\-–]+\])+)\s*\)?,?"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[])|\n+")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
