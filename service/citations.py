@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from index.chunking import sentence_spans
+from service.guard import is_directive
 
 _MARKER = re.compile(r"\s*\[(\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*)\]")
 # "(Source [1])" or "Source [1]": models echo the prompt's label; keep only the marker.
@@ -203,8 +204,9 @@ def narrow_span(claims: Sequence[str], passage: str, question: str) -> tuple[int
         return 0, len(passage)
     checker = SupportChecker(question, [passage[s:e] for s, e in spans])
     chosen: set[int] = set()
+    directive = [is_directive(passage[s:e]) for s, e in spans]  # never quote text aimed at the model
     for claim in claims:
-        scores = [checker.coverage(claim, [i]) for i in range(len(spans))]
+        scores = [0.0 if directive[i] else checker.coverage(claim, [i]) for i in range(len(spans))]
         ranked = sorted(range(len(spans)), key=lambda i: (-scores[i], i))
         best = ranked[0]
         if scores[best] == 0:

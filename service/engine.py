@@ -24,6 +24,7 @@ from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
 from service.acronyms import expand_acronyms
 from service.citations import CheckedSentence, CitedAnswer, looks_like_refusal, narrow_span, resolve_citations
+from service.guard import neutralise
 from service.retrieval import lexical_scores, rank_by, reciprocal_rank_fusion
 
 _CANDIDATES_PER_RESULT = 5  # dense candidates fetched per passage kept, for the lexical re-rank
@@ -108,13 +109,14 @@ class CitewireQueryEngine(CustomQueryEngine):
         if not retrieved or max(p.score for p in retrieved) < self.min_relevance:
             return self._abstain(retrieved, retrieve_ms, 0.0, started)
 
+        shown = [neutralise(p.text) for p in relevant]  # what the model sees and answers are checked against
         gen_started = time.perf_counter()
-        response = self.llm.chat(self._messages(question, relevant), max_tokens=self.max_answer_tokens)
+        response = self.llm.chat(self._messages(question, relevant, shown), max_tokens=self.max_answer_tokens)
         generate_ms = (time.perf_counter() - gen_started) * 1000
         raw = (response.message.content or "").strip()
         if looks_like_refusal(raw):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
-        cited = resolve_citations(raw, question, [p.text for p in relevant])
+        cited = resolve_citations(raw, question, shown)
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
         citations = [_citation(n, relevant[src], cited, question) for n, src in enumerate(cited.cited, start=1)]
@@ -128,13 +130,13 @@ class CitewireQueryEngine(CustomQueryEngine):
             sentences=cited.checked,
         )
 
-    def _messages(self, question: str, passages: list[Passage]) -> list[ChatMessage]:
+    def _messages(self, question: str, passages: list[Passage], texts: list[str]) -> list[ChatMessage]:
         source_template = load_prompt("source")
         sources = "\n\n".join(
             source_template.format(
-                n=i, title=p.article.article.title, origin=_origin(p.article), text=" ".join(p.text.split())
+                n=i, title=p.article.article.title, origin=_origin(p.article), text=" ".join(t.split())
             )
-            for i, p in enumerate(passages, start=1)
+            for i, (p, t) in enumerate(zip(passages, texts, strict=True), start=1)
         )
         template = ChatPromptTemplate(
             message_templates=[

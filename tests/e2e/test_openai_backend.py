@@ -55,5 +55,5 @@ def test_engine_answers_through_the_openai_backend(openai_url: str, tmp_path: Pa
     stored = components.store.get(seed_path.stem)
     assert stored is not None
     for citation in answer.citations:
-        assert stored.article.text[citation.passage.start : citation.passage.end] == citation.quote
+        assert stored.article.text[citation.start : citation.end] == citation.quote
     assert answer.abstained or answer.citations

@@ -1,0 +1,155 @@
+"""Evaluation questions: load a questions JSONL, and choose which gold articles to hold out.
+
+The format is the one under ``../shared/eval/*/questions.jsonl``: ``{id, question, answer,
+evidence: [{article_id, ...}], choices?, answer_index?, ...}``. Only what scoring needs is kept;
+unknown fields are ignored so richer datasets load unchanged. Errors name the file and line, like
+``index.loaders`` does for articles, so a broken line in a 200-question file is found at once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+
+class QuestionFormatError(ValueError):
+    """A questions file or line that cannot be read; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """One question with what it is scored against."""
+
+    id: str
+    question: str
+    answer: str | list[str]  # one accepted answer, or several
+    gold_article_ids: list[str]  # from evidence[].article_id, first occurrence order
+    choices: list[str] | None = None  # multiple choice options, when the dataset has them
+    answer_index: list[int] | None = None  # indices of the correct choices
+
+    @property
+    def answers(self) -> list[str]:
+        """The accepted answers as a list, whichever form the file used."""
+        return [self.answer] if isinstance(self.answer, str) else list(self.answer)
+
+
+def question_from_record(record: Any) -> EvalQuestion:
+    """Validate one parsed JSON line; raises QuestionFormatError saying which field is wrong."""
+    if not isinstance(record, dict):
+        raise QuestionFormatError("each line must be a JSON object")
+    qid = record.get("id")
+    if isinstance(qid, int) and not isinstance(qid, bool):
+        qid = str(qid)
+    if not isinstance(qid, str) or not qid.strip():
+        raise QuestionFormatError("'id' must be a non-empty string")
+    question = record.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionFormatError("'question' must be a non-empty string")
+    answer = record.get("answer")
+    if isinstance(answer, list):
+        if not answer or not all(isinstance(a, str) for a in answer):
+            raise QuestionFormatError("'answer' must be a string or a non-empty list of strings")
+    elif not isinstance(answer, str):
+        raise QuestionFormatError("'answer' must be a string or a non-empty list of strings")
+    choices = record.get("choices")
+    if choices is not None and (not isinstance(choices, list) or not all(isinstance(c, str) for c in choices)):
+        raise QuestionFormatError("'choices' must be a list of strings or null")
+    return EvalQuestion(
+        id=qid.strip(),
+        question=question.strip(),
+        answer=answer,
+        gold_article_ids=_gold_ids(record.get("evidence")),
+        choices=choices or None,
+        answer_index=_answer_index(record.get("answer_index"), choices),
+    )
+
+
+def _gold_ids(evidence: Any) -> list[str]:
+    if evidence is None:
+        return []
+    if not isinstance(evidence, list):
+        raise QuestionFormatError("'evidence' must be a list of objects with an 'article_id'")
+    ids: list[str] = []
+    for item in evidence:
+        aid = item.get("article_id") if isinstance(item, dict) else None
+        if not isinstance(aid, str) or not aid.strip():
+            raise QuestionFormatError("every 'evidence' item needs a string 'article_id'")
+        ids.append(aid.strip())
+    return list(dict.fromkeys(ids))
+
+
+def _answer_index(raw: Any, choices: list[str] | None) -> list[int] | None:
+    if raw is None:
+        return None
+    indices = [raw] if isinstance(raw, int) and not isinstance(raw, bool) else raw
+    if not isinstance(indices, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+        raise QuestionFormatError("'answer_index' must be an integer, a list of integers or null")
+    if not choices:
+        raise QuestionFormatError("'answer_index' needs 'choices'")
+    if not indices or any(not 0 <= i < len(choices) for i in indices):
+        raise QuestionFormatError(f"'answer_index' {indices} is out of range for {len(choices)} choices")
+    return indices
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """All questions of a JSONL file, in file order; blank lines skipped, duplicate ids rejected."""
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise QuestionFormatError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise QuestionFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    questions: list[EvalQuestion] = []
+    first_line: dict[str, int] = {}
+    for lineno, line in enumerate(raw.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            question = question_from_record(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise QuestionFormatError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
+        except QuestionFormatError as exc:
+            raise QuestionFormatError(f"{path}:{lineno}: {exc}") from exc
+        if question.id in first_line:
+            raise QuestionFormatError(
+                f"{path}:{lineno}: duplicate id {question.id!r} (first on line {first_line[question.id]})"
+            )
+        first_line[question.id] = lineno
+        questions.append(question)
+    return questions
+
+
+class Holdout(NamedTuple):
+    """Gold articles to leave out of the corpus, and the questions that then have no answer in it."""
+
+    drop_article_ids: frozenset[str]
+    expect_abstain: frozenset[str]  # question ids
+
+
+def holdout(questions: Sequence[EvalQuestion], fraction: float, seed: int) -> Holdout:
+    """Turn a share of the questions into abstention cases by removing their gold articles.
+
+    ``round(fraction * n)`` questions with gold articles are drawn (at least one when the fraction
+    is positive) with a seeded RNG, so a run can be repeated. Every question whose gold articles
+    were *all* dropped then expects an abstention, including questions that merely share them.
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"the hold-out fraction must be between 0 and 1, got {fraction}")
+    candidates = [q for q in questions if q.gold_article_ids]
+    count = round(fraction * len(candidates))
+    if fraction > 0 and candidates:
+        count = max(count, 1)
+    picked = random.Random(seed).sample(candidates, count)
+    dropped = frozenset(aid for q in picked for aid in q.gold_article_ids)
+    return Holdout(dropped, expect_abstain_for(questions, dropped))
+
+
+def expect_abstain_for(questions: Iterable[EvalQuestion], dropped: frozenset[str]) -> frozenset[str]:
+    """Ids of the questions whose gold articles are all in ``dropped`` (none when they have no gold)."""
+    return frozenset(
+        q.id for q in questions if q.gold_article_ids and all(a in dropped for a in q.gold_article_ids)
+    )

@@ -1,0 +1,260 @@
+"""Scoring, as pure functions over plain values, so every number in a report can be re-derived
+from the results file alone and each metric can be unit-tested on hand-made cases.
+
+Conventions:
+- A metric that does not apply (no gold articles, an abstention case, no multiple choice, an
+  empty run) is ``None``, never 0: a report must not show "0%" for "not measured".
+- Retrieval counts *articles*, not chunks: the ranking is deduplicated by article, keeping each
+  article's first rank, and hit@k / MRR@10 look at the first k distinct articles.
+- Answers are compared after SQuAD-style normalisation (lowercase, no punctuation, no articles,
+  single spaces), with the ``[n]`` citation markers removed first so they do not count as tokens.
+- Answer and citation metrics are over answerable questions only (not ``expect_abstain``); an
+  abstention on an answerable question scores as a wrong answer.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+HIT_KS = (1, 5, 10)
+MRR_K = 10
+
+_MARKERS = re.compile(r"\[\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*\]")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = frozenset(string.punctuation) | frozenset("‘’“”–—…«»")
+
+
+# -- answers -------------------------------------------------------------------------------
+
+
+def strip_markers(text: str) -> str:
+    """The answer without ``[1]``, ``[1, 2]`` markers (they are citations, not words of the answer)."""
+    return _MARKERS.sub(" ", text)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation: lowercase, drop punctuation and a/an/the, collapse whitespace."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """Token-overlap F1 of two strings after normalisation (0.0 when either is empty)."""
+    pred = normalize_answer(strip_markers(prediction)).split()
+    ref = normalize_answer(gold).split()
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if not pred or not ref or common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def best_f1(prediction: str, golds: Sequence[str]) -> float:
+    """Max token F1 over the accepted answers."""
+    return max((token_f1(prediction, g) for g in golds), default=0.0)
+
+
+def contains_answer(prediction: str, golds: Sequence[str]) -> bool:
+    """Whether some normalised gold answer occurs in the normalised prediction, on word boundaries."""
+    pred = f" {normalize_answer(strip_markers(prediction))} "
+    return any(norm and f" {norm} " in pred for norm in map(normalize_answer, golds))
+
+
+def choose_option(prediction: str, choices: Sequence[str]) -> int | None:
+    """The option the answer picks: the choice with the highest token F1, or None on a tie or no overlap."""
+    if not choices:
+        return None
+    scores = [token_f1(prediction, c) for c in choices]
+    best = max(scores)
+    if best <= 0.0 or scores.count(best) > 1:
+        return None
+    return scores.index(best)
+
+
+# -- retrieval -----------------------------------------------------------------------------
+
+
+def ranked_articles(article_ids: Iterable[str]) -> list[str]:
+    """Article ids in rank order, each kept at its first (best) rank."""
+    return list(dict.fromkeys(article_ids))
+
+
+def hit_at_k(ranked: Sequence[str], gold: Iterable[str], k: int) -> bool | None:
+    """Whether any gold article is among the first ``k`` distinct articles; None without gold."""
+    gold_set = set(gold)
+    if not gold_set:
+        return None
+    return any(a in gold_set for a in ranked_articles(ranked)[:k])
+
+
+def reciprocal_rank(ranked: Sequence[str], gold: Iterable[str], k: int = MRR_K) -> float | None:
+    """1/rank of the first gold article among the first ``k`` distinct articles (0.0 if none); None without gold."""
+    gold_set = set(gold)
+    if not gold_set:
+        return None
+    for rank, article in enumerate(ranked_articles(ranked)[:k], start=1):
+        if article in gold_set:
+            return 1.0 / rank
+    return 0.0
+
+
+# -- citations -----------------------------------------------------------------------------
+
+
+def citation_precision(cited: Sequence[str], gold: Iterable[str]) -> float | None:
+    """Share of citations (one per citation, not per article) whose article is gold; None if none or no gold."""
+    gold_set = set(gold)
+    if not cited or not gold_set:
+        return None
+    return sum(1 for a in cited if a in gold_set) / len(cited)
+
+
+def citation_recall(cited: Sequence[str], gold: Iterable[str]) -> float | None:
+    """Share of gold articles cited at least once; None without gold."""
+    gold_set = set(gold)
+    if not gold_set:
+        return None
+    return len(gold_set & set(cited)) / len(gold_set)
+
+
+# -- abstention ----------------------------------------------------------------------------
+
+
+def abstention_scores(pairs: Iterable[tuple[bool, bool]]) -> dict[str, float | None]:
+    """Scores for ``(expect_abstain, abstained)`` pairs; the positive class is "should abstain".
+
+    F1 is 2TP / (2TP + FP + FN), which is 0 (not undefined) when the system never abstains but
+    should have. The two rates are the issue's failure modes: abstaining when an answer was there,
+    and answering when it was not.
+    """
+    tp = fp = fn = tn = 0
+    for expected, abstained in pairs:
+        if expected and abstained:
+            tp += 1
+        elif abstained:
+            fp += 1
+        elif expected:
+            fn += 1
+        else:
+            tn += 1
+    return {
+        "abstain_precision": _ratio(tp, tp + fp),
+        "abstain_recall": _ratio(tp, tp + fn),
+        "abstain_f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "abstained_when_answerable": _ratio(fp, fp + tn),
+        "answered_when_unanswerable": _ratio(fn, fn + tp),
+    }
+
+
+# -- latency -------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (numpy's default linear interpolation), None for no values."""
+    if not values:
+        return None
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+# -- per question and per run --------------------------------------------------------------
+
+
+def score_question(
+    *,
+    answer: str,
+    abstained: bool,
+    cited_article_ids: Sequence[str],
+    ranked_article_ids: Sequence[str],
+    context_article_ids: Sequence[str],
+    gold_answers: Sequence[str],
+    gold_article_ids: Sequence[str],
+    choices: Sequence[str] | None,
+    answer_index: Sequence[int] | None,
+    expect_abstain: bool,
+) -> dict[str, Any]:
+    """Every per-question value ``summarise`` aggregates (quote integrity is added by the runner)."""
+    answerable = not expect_abstain
+    scores: dict[str, Any] = {}
+    for k in HIT_KS:
+        scores[f"hit@{k}"] = hit_at_k(ranked_article_ids, gold_article_ids, k) if answerable else None
+    scores[f"rr@{MRR_K}"] = reciprocal_rank(ranked_article_ids, gold_article_ids) if answerable else None
+    gold_seen = any(a in set(gold_article_ids) for a in context_article_ids)
+    scores["gold_in_context"] = gold_seen if answerable and gold_article_ids else None
+
+    said = "" if abstained else answer
+    scores["answer_contains"] = contains_answer(said, gold_answers) if answerable else None
+    scores["answer_f1"] = round(best_f1(said, gold_answers), 4) if answerable else None
+    multiple_choice = answerable and bool(choices) and bool(answer_index)
+    chosen = choose_option(said, choices or []) if multiple_choice else None
+    scores["mc_chosen"] = chosen
+    scores["mc_correct"] = (chosen is not None and chosen in (answer_index or [])) if multiple_choice else None
+
+    cites = answerable and not abstained and bool(gold_article_ids)
+    precision = citation_precision(cited_article_ids, gold_article_ids) if cites else None
+    scores["citation_precision"] = None if precision is None else round(precision, 4)
+    recall = citation_recall(cited_article_ids, gold_article_ids) if cites else None
+    scores["citation_recall"] = None if recall is None else round(recall, 4)
+    scores["abstention_correct"] = abstained == expect_abstain
+    return scores
+
+
+def summarise(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """All run-level metrics from per-question results (the runner's JSON objects).
+
+    Averages are macro (per question) over the questions where the metric applies; ``n_*``
+    fields say how many that was. Generation latency is over questions where the model was
+    called (generate > 0): a gated abstention is not a generation.
+    """
+    scores = [r.get("scores", {}) for r in results]
+    timings = [r.get("timings_ms", {}) for r in results]
+    expect = [bool(r.get("gold", {}).get("expect_abstain")) for r in results]
+    summary: dict[str, Any] = {
+        "n_questions": len(results),
+        "n_answerable": expect.count(False),
+        "n_unanswerable": expect.count(True),
+        "n_abstained": sum(1 for r in results if r.get("abstained")),
+        "n_errors": sum(1 for r in results if r.get("error")),
+    }
+    for k in HIT_KS:
+        summary[f"retrieval_hit@{k}"] = _mean(s.get(f"hit@{k}") for s in scores)
+    summary[f"retrieval_mrr@{MRR_K}"] = _mean(s.get(f"rr@{MRR_K}") for s in scores)
+    summary["gold_in_context"] = _mean(s.get("gold_in_context") for s in scores)
+    summary["n_retrieval"] = _count(s.get("hit@1") for s in scores)
+    summary["answer_contains"] = _mean(s.get("answer_contains") for s in scores)
+    summary["answer_f1"] = _mean(s.get("answer_f1") for s in scores)
+    summary["mc_accuracy"] = _mean(s.get("mc_correct") for s in scores)
+    summary["n_multiple_choice"] = _count(s.get("mc_correct") for s in scores)
+    summary["citation_precision"] = _mean(s.get("citation_precision") for s in scores)
+    summary["citation_recall"] = _mean(s.get("citation_recall") for s in scores)
+    summary["n_cited_answers"] = _count(s.get("citation_recall") for s in scores)
+    summary.update(abstention_scores(zip(expect, (bool(r.get("abstained")) for r in results), strict=True)))
+    summary["citations"] = sum(len(r.get("citations") or []) for r in results)
+    summary["quote_mismatches"] = sum(int(s.get("quote_mismatches") or 0) for s in scores)
+    summary["unresolved_markers"] = sum(int(s.get("unresolved_markers") or 0) for s in scores)
+    for phase in ("total", "retrieve", "generate"):
+        values = [float(t[phase]) for t in timings if t.get(phase) is not None]
+        if phase == "generate":
+            values = [v for v in values if v > 0]
+        for q in (50, 95):
+            value = percentile(values, q)
+            summary[f"latency_{phase}_p{q}_ms"] = None if value is None else round(value, 1)
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
+
+
+def _mean(values: Iterable[float | bool | None]) -> float | None:
+    kept = [float(v) for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
+def _count(values: Iterable[Any]) -> int:
+    return sum(1 for v in values if v is not None)
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
