@@ -11,8 +11,11 @@ order of first mention, so the reader's list has no gaps.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index.chunking import sentence_spans
 from service.guard import is_directive
@@ -43,6 +46,9 @@ _META = frozenset(
     "information found text says said".split()
 )
 MIN_SUPPORT = 0.5  # share of a sentence's new words that its source must contain
+MIN_SIMILARITY = 0.7  # cosine (MiniLM) to a source sentence that lets a paraphrase count as backed
+
+Similarity = Callable[[str, int], float]  # (answer sentence, source index) -> cosine similarity
 _STEM = 5  # compare words by their first letters, so "alleged" matches "allegedly"
 
 
@@ -91,10 +97,11 @@ def split_sentences(text: str) -> list[str]:
 class SupportChecker:
     """Decides which sources back a sentence, given the question it answers."""
 
-    def __init__(self, question: str, sources: Sequence[str]) -> None:
+    def __init__(self, question: str, sources: Sequence[str], similarity: Similarity | None = None) -> None:
         self._question = {_stem(t) for t in _terms(question)}
         self._exact = [set(_terms(src)) for src in sources]
         self._stems = [{_stem(t) for t in terms} for terms in self._exact]
+        self._similarity = similarity
 
     def coverage(self, sentence: str, sources: Iterable[int]) -> float:
         """Share of the sentence's new words (those not already in the question) the sources hold."""
@@ -111,7 +118,11 @@ class SupportChecker:
         # a false premise ("What did the EU decide?") must not pass on the strength of other words.
         if any(name not in self._exact[source] for name in _names(sentence)):
             return 0.0
-        return self.coverage(sentence, [source])
+        lexical = self.coverage(sentence, [source])
+        if self._similarity is None or lexical >= MIN_SUPPORT or lexical < MIN_SUPPORT / 2:
+            return lexical
+        # A paraphrase: half the words are the source's and the meaning matches one of its sentences.
+        return MIN_SUPPORT if self._similarity(sentence, source) >= MIN_SIMILARITY else lexical
 
     def backing(self, sentence: str, hinted: Sequence[int]) -> list[int]:
         """Sources that back the sentence: the hinted ones that do, else the best other one."""
@@ -170,9 +181,33 @@ def _with_markers(sentence: str, numbers: Sequence[int]) -> str:
     return f"{stripped} {marks}"
 
 
-def resolve_citations(answer: str, question: str, sources: Sequence[str]) -> CitedAnswer:
+class SentenceSimilarity:
+    """Cosine of an answer sentence to the closest sentence of a source, with the embedding model.
+
+    Source sentences are embedded once, in one batch, and only if a sentence needs it."""
+
+    def __init__(self, embed_model: BaseEmbedding, sources: Sequence[str]) -> None:
+        self._model = embed_model
+        self._sentences = [[src[a:b] for a, b in sentence_spans(src)] or [src] for src in sources]
+        self._matrix: list[np.ndarray] | None = None
+
+    def __call__(self, sentence: str, source: int) -> float:
+        if self._matrix is None:
+            flat = [s for group in self._sentences for s in group]
+            vectors = np.asarray(self._model.get_text_embedding_batch(flat), dtype=np.float32)
+            bounds = np.cumsum([0] + [len(g) for g in self._sentences])
+            self._matrix = [vectors[bounds[i] : bounds[i + 1]] for i in range(len(self._sentences))]
+        query = np.asarray(self._model.get_text_embedding(sentence), dtype=np.float32)
+        rows = self._matrix[source]
+        norms = np.linalg.norm(rows, axis=1) * (np.linalg.norm(query) or 1.0)
+        return float(np.max(rows @ query / np.where(norms == 0, 1.0, norms)))
+
+
+def resolve_citations(
+    answer: str, question: str, sources: Sequence[str], similarity: Similarity | None = None
+) -> CitedAnswer:
     """Check each answer sentence against ``sources`` and keep only what they back, with markers."""
-    checker = SupportChecker(question, sources)
+    checker = SupportChecker(question, sources, similarity)
     kept: list[SupportedSentence] = []
     dropped: list[str] = []
     order: list[int] = []

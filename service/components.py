@@ -50,6 +50,7 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         index=components.index,
         store=components.store,
         llm=llm,
+        embed_model=components.embedder.model,
         top_k=settings.top_k,
         min_relevance=settings.min_relevance,
         max_answer_tokens=settings.max_answer_tokens,

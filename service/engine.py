@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from llama_index.core import VectorStoreIndex
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.base.response.schema import Response
 from llama_index.core.llms import LLM
@@ -23,7 +24,14 @@ from llama_index.core.schema import NodeWithScore
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
 from service.acronyms import expand_acronyms
-from service.citations import CheckedSentence, CitedAnswer, looks_like_refusal, narrow_span, resolve_citations
+from service.citations import (
+    CheckedSentence,
+    CitedAnswer,
+    SentenceSimilarity,
+    looks_like_refusal,
+    narrow_span,
+    resolve_citations,
+)
 from service.guard import neutralise
 from service.retrieval import lexical_scores, rank_by, reciprocal_rank_fusion
 
@@ -79,6 +87,7 @@ class CitewireQueryEngine(CustomQueryEngine):
     index: VectorStoreIndex
     store: ArticleStore
     llm: LLM
+    embed_model: BaseEmbedding  # the index's model, reused to compare answer and source sentences
     top_k: int = 4
     min_relevance: float = 0.2
     max_answer_tokens: int = 256
@@ -116,7 +125,7 @@ class CitewireQueryEngine(CustomQueryEngine):
         raw = (response.message.content or "").strip()
         if looks_like_refusal(raw):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
-        cited = resolve_citations(raw, question, shown)
+        cited = resolve_citations(raw, question, shown, SentenceSimilarity(self.embed_model, shown))
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
         citations = [_citation(n, relevant[src], cited, question) for n, src in enumerate(cited.cited, start=1)]

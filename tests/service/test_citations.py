@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from service.citations import looks_like_refusal, resolve_citations, split_sentences
+from service.citations import SentenceSimilarity, looks_like_refusal, resolve_citations, split_sentences
 
 REVIEWED = (
     "According to the document reviewed by the Financial Times, based on intelligence data, the group provides "
@@ -257,3 +259,27 @@ def test_echoed_source_labels_leave_no_stray_words(answer: str) -> None:
     assert cited.text.startswith("Alibaba provided")
     assert "Source" not in cited.text and "According to" not in cited.text and "(" not in cited.text
     assert cited.text.endswith("[1].")
+
+
+PARAPHRASE_SOURCE = ["The company rejected the allegations as complete nonsense and a blatant attempt to tarnish it."]
+PARAPHRASE = "The company dismissed the accusations as nonsense [1]."  # half its new words are the source's
+
+
+@pytest.mark.parametrize(("similarity", "kept"), [(0.9, True), (0.5, False)])
+def test_a_paraphrase_counts_only_when_its_meaning_matches(similarity: float, kept: bool) -> None:
+    cited = resolve_citations(PARAPHRASE, "How did the company respond?", PARAPHRASE_SOURCE, lambda s, i: similarity)
+    assert (cited.cited == [0]) is kept
+    assert bool(cited.dropped) is not kept
+
+
+def test_similarity_never_excuses_a_missing_name() -> None:
+    answer = "Tencent dismissed the accusations as nonsense [1]."
+    cited = resolve_citations(answer, "How did the company respond?", PARAPHRASE_SOURCE, lambda s, i: 0.99)
+    assert cited.cited == []
+
+
+def test_sentence_similarity_with_the_real_embedder(embedder: Any) -> None:
+    similarity = SentenceSimilarity(embedder.model, [*PARAPHRASE_SOURCE, "Stocks fell sharply in Hong Kong."])
+    on_topic = similarity("The company called the allegations nonsense.", 0)
+    off_topic = similarity("The company called the allegations nonsense.", 1)
+    assert on_topic > 0.6 > off_topic
