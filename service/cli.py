@@ -1,4 +1,4 @@
-"""The ``citewire`` command: ingest, serve, ask, info.
+"""The ``citewire`` command: ingest, serve, ask, info, eval.
 
 Flags override the ``CITEWIRE_*`` environment, which overrides the defaults in service/settings.py.
 """
@@ -131,6 +131,125 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    """Batch evaluation (issue #3): see service/evaluation/ for what is measured and how."""
+    from datetime import UTC, datetime
+
+    from tqdm import tqdm
+
+    from index.loaders import ArticleFormatError, expected_count
+    from service.components import build_components
+    from service.evaluation.dataset import QuestionFormatError, holdout, load_questions
+    from service.evaluation.metrics import summarise
+    from service.evaluation.report import summary_table_text, write_report
+    from service.evaluation.runner import EvalSetupError, check_held_out, index_corpus, make_engine, run_eval
+    from service.llm import build_llm
+    from service.runtime import configure_for_serving
+
+    if args.corpus is not None and args.data_dir is None:
+        print(
+            "error: --corpus needs an explicit --data-dir (keep evaluation articles out of the serving store)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    if args.holdout_gold is not None and not 0.0 <= args.holdout_gold <= 1.0:
+        print("error: --holdout-gold must be a fraction between 0 and 1", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    try:
+        questions = load_questions(Path(args.questions))
+    except QuestionFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.limit is not None:
+        questions = questions[: args.limit]
+    if not questions:
+        print("error: no questions to evaluate", file=sys.stderr)
+        return 2
+    drop: frozenset[str] = frozenset()
+    expect: frozenset[str] = frozenset()
+    if args.holdout_gold:
+        drop, expect = holdout(questions, args.holdout_gold, args.seed)
+    engines = ["citewire", "baseline"] if args.engine == "both" else [args.engine]
+
+    components = build_components(settings)
+    try:
+        if args.corpus is not None:
+            corpus = Path(args.corpus)
+            with tqdm(total=expected_count(corpus), desc="index corpus", unit="article", disable=args.quiet) as bar:
+                report = index_corpus(corpus, components, drop, lambda _id, _outcome: bar.update())
+            print(
+                f"corpus: {len(report.ingest.outcomes)} articles indexed ({report.ingest.chunks_written} chunks "
+                f"written), {report.held_out} held out; store has {components.store.count_articles()} articles",
+                file=sys.stderr,
+            )
+        else:
+            check_held_out(components.store, drop)
+    except (ArticleFormatError, EvalSetupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if components.store.count_articles() == 0:
+        print(f"error: no articles in {settings.data_dir}; pass --corpus or run citewire ingest", file=sys.stderr)
+        return 2
+
+    llm = build_llm(settings)
+    built: dict[str, Any] = {}
+    for name in engines:  # all built first: the baseline embeds the corpus again, with every thread
+        with tqdm(desc=f"{name} index", unit="chunk", disable=args.quiet or name != "baseline") as bar:
+
+            def indexed(done: int, total: int, bar: Any = bar) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            built[name] = make_engine(name, components, llm, settings.top_k, indexed)
+    configure_for_serving()  # answer with the server's thread set-up, so latencies match serving
+    results: dict[str, list[dict[str, Any]]] = {}
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("w", encoding="utf-8") as out:
+        # One engine after the other, not interleaved: each keeps llama.cpp's cached prompt prefix.
+        for name in engines:
+            with tqdm(total=len(questions), desc=name, unit="question", disable=args.quiet) as bar:
+
+                def finished(result: dict[str, Any], bar: Any = bar) -> None:
+                    out.write(json.dumps(result, ensure_ascii=False) + "\n")
+                    out.flush()
+                    bar.update()
+
+                results[name] = run_eval(
+                    questions,
+                    name,
+                    components,
+                    llm,
+                    settings.top_k,
+                    finished,
+                    expect_abstain=expect,
+                    include_choices=args.with_choices,
+                    engine=built[name],
+                )
+    summaries = {name: summarise(rs) for name, rs in results.items()}
+    meta = {
+        "questions": f"{args.questions} ({len(questions)} evaluated)",
+        "corpus": args.corpus or f"existing store in {settings.data_dir}",
+        "hold-out": f"{args.holdout_gold} of questions, seed {args.seed}: {len(drop)} articles dropped, "
+        f"{len(expect)} questions expect abstention"
+        if args.holdout_gold
+        else "none",
+        "choices in question": "yes" if args.with_choices else "no",
+        "llm": f"{settings.llm_backend}: {settings.llm_model}",
+        "embedder": settings.embed_model,
+        "top_k": settings.top_k,
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_report(Path(args.report), results, summaries, base_url=args.base_url, meta=meta)
+    print(summary_table_text(summaries))
+    print(f"\nresults: {out_path}\nreport:  {args.report}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citewire", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +279,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("info", "show models, store size and counts")
     p.set_defaults(func=_cmd_info)
+
+    p = add("eval", "answer a questions .jsonl and score retrieval, answers, citations, abstention, latency")
+    p.add_argument("questions", help="questions .jsonl: {id, question, answer, evidence: [{article_id}], ...}")
+    p.add_argument("--corpus", help="articles .jsonl to index into --data-dir first (else the store as it is)")
+    p.add_argument("--engine", choices=["citewire", "baseline", "both"], default="citewire")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument(
+        "--holdout-gold",
+        type=float,
+        metavar="FRACTION",
+        help="leave this share of questions' gold articles out of the corpus: they expect abstention",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the hold-out draw (default 0)")
+    p.add_argument("--top-k", type=int, help="passages given to the model")
+    p.add_argument("--with-choices", action="store_true", help="append multiple-choice options to the question")
+    p.add_argument("--out", required=True, help="results .jsonl, one object per question and engine")
+    p.add_argument("--report", required=True, help="HTML report to write")
+    p.add_argument("--base-url", help="link citations in the report to a running server's passage lookup")
+    p.add_argument("--llm-model", help="profile (default, fast, tiny) or a .gguf path")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_eval)
     return parser
 
 

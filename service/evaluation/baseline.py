@@ -31,6 +31,7 @@ from typing import Any
 
 from llama_index.core import Settings as LlamaSettings
 from llama_index.core import VectorStoreIndex
+from llama_index.core.base.response.schema import Response
 from llama_index.core.llms import LLM
 from llama_index.core.query_engine import CitationQueryEngine
 from llama_index.core.schema import BaseNode, Document, MetadataMode, NodeWithScore, QueryBundle
@@ -112,6 +113,8 @@ class BaselineEngine:
         retrieved_at = time.perf_counter()
         response = self.engine.synthesize(bundle, nodes)
         done = time.perf_counter()
+        if not isinstance(response, Response):  # only streaming or structured output would differ
+            raise TypeError(f"expected a plain Response from CitationQueryEngine, got {type(response).__name__}")
         answer = str(response.response or "").strip()
         sources = list(response.source_nodes)
         citations, unresolved = self._citations(answer, sources, nodes)

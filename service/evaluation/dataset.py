@@ -150,6 +150,4 @@ def holdout(questions: Sequence[EvalQuestion], fraction: float, seed: int) -> Ho
 
 def expect_abstain_for(questions: Iterable[EvalQuestion], dropped: frozenset[str]) -> frozenset[str]:
     """Ids of the questions whose gold articles are all in ``dropped`` (none when they have no gold)."""
-    return frozenset(
-        q.id for q in questions if q.gold_article_ids and all(a in dropped for a in q.gold_article_ids)
-    )
+    return frozenset(q.id for q in questions if q.gold_article_ids and all(a in dropped for a in q.gold_article_ids))
