@@ -20,17 +20,20 @@ from service.api_models import (
     ArticleDetail,
     ArticleList,
     ArticleSummary,
-    CitationOut,
+    EvalJob,
+    EvalRequest,
     Health,
     PassageOut,
     QueryRequest,
     QueryResponse,
-    SentenceOut,
-    Timings,
 )
 from service.components import build_components, build_engine
-from service.engine import Answer, CitewireQueryEngine
+from service.engine import CitewireQueryEngine
+from service.evaluation.dataset import QuestionFormatError, question_from_record
+from service.evaluation.jobs import evaluation_job
+from service.jobs import Job, JobRunner
 from service.passages import passage_window
+from service.responses import to_query_response
 from service.runtime import configure_for_serving
 from service.settings import Settings
 
@@ -39,6 +42,7 @@ from service.settings import Settings
 class AppState:
     settings: Settings
     engine: CitewireQueryEngine
+    jobs: JobRunner
 
     @property
     def store(self) -> ArticleStore:
@@ -59,7 +63,8 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_for_serving()
         ready = engine or build_engine(build_components(settings))
-        app.state.citewire = AppState(settings=settings, engine=ready)
+        jobs = JobRunner(settings.data_dir / "eval")
+        app.state.citewire = AppState(settings=settings, engine=ready, jobs=jobs)
         yield
 
     app = FastAPI(
@@ -145,7 +150,42 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
             highlight_end=end - ctx_start,
         )
 
+    @app.post("/v1/eval", response_model=EvalJob, status_code=202, tags=["evaluation"])
+    def start_eval(body: EvalRequest, state: State) -> EvalJob:
+        """Start a batch evaluation over the indexed articles; poll GET /v1/eval/{id} for progress."""
+        try:
+            questions = [question_from_record(record) for record in body.questions]
+        except QuestionFormatError as exc:
+            raise HTTPException(status_code=422, detail=f"bad question: {exc}") from exc
+        if len({q.id for q in questions}) != len(questions):
+            raise HTTPException(status_code=422, detail="question ids must be unique")
+        try:
+            job = state.jobs.submit(body.engine, evaluation_job(state.engine, questions, body), len(questions))
+        except OverflowError as exc:
+            raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "60"}) from exc
+        return _eval_job(job)
+
+    @app.get("/v1/eval/{job_id}", response_model=EvalJob, tags=["evaluation"])
+    def get_eval(job_id: str, state: State) -> EvalJob:
+        job = state.jobs.get(job_id)
+        if job is None:
+            raise HTTPException(status_code=404, detail=f"no evaluation job with id {job_id!r}")
+        return _eval_job(job)
+
     return app
+
+
+def _eval_job(job: Job) -> EvalJob:
+    return EvalJob(
+        id=job.id,
+        status=job.status,  # type: ignore[arg-type]
+        engine=job.kind,
+        done=job.done,
+        total=job.total,
+        error=job.error,
+        metrics=job.summary,
+        results=list(job.results),
+    )
 
 
 def _find(state: AppState, article_id: str) -> StoredArticle:
@@ -166,31 +206,4 @@ def _summary(stored: StoredArticle) -> ArticleSummary:
         section=a.section,
         lang=a.lang,
         chunk_count=stored.chunk_count,
-    )
-
-
-def to_query_response(answer: Answer) -> QueryResponse:
-    citations = [
-        CitationOut(
-            n=c.n,
-            article_id=c.passage.article.article.id,
-            title=c.passage.article.article.title,
-            source=c.passage.article.article.source,
-            url=c.passage.article.article.url,
-            published_at=c.passage.article.article.published_at,
-            chunk_id=c.passage.chunk_id,
-            quote=c.quote,
-            start=c.start,
-            end=c.end,
-            score=round(c.passage.score, 4),
-        )
-        for c in answer.citations
-    ]
-    sentences = [SentenceOut(text=c.text, citations=c.markers, supported=c.supported) for c in answer.sentences]
-    return QueryResponse(
-        answer=answer.text,
-        abstained=answer.abstained,
-        citations=citations,
-        sentences=sentences,
-        timings_ms=Timings(**answer.timings_ms),
     )

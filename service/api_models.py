@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -101,3 +103,32 @@ class Health(BaseModel):
     chunks: int
     embed_model: str
     llm: str
+
+
+class EvalRequest(BaseModel):
+    """A batch of questions in the format of ``citewire eval``'s questions file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    questions: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=500,
+        description="Objects like the lines of questions.jsonl: id, question, answer, evidence [{article_id}], "
+        "choices?, answer_index?; unknown fields are ignored.",
+    )
+    engine: Literal["citewire", "baseline"] = "citewire"
+    top_k: int | None = Field(None, ge=1, le=20)
+    with_choices: bool = Field(False, description="Append multiple-choice options to each question.")
+
+
+class EvalJob(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    engine: str
+    done: int
+    total: int
+    error: str | None = None
+    metrics: dict[str, Any] | None = Field(None, description="Summary metrics, once the job is done.")
+    results: list[dict[str, Any]] = Field(
+        default_factory=list, description="One object per finished question, as in RESULTS.jsonl."
+    )

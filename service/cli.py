@@ -95,7 +95,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     configure_for_serving()
     answer = build_engine(build_components(settings)).answer(question, args.top_k)
     if args.json:
-        from service.api import to_query_response
+        from service.responses import to_query_response
 
         print(json.dumps(to_query_response(answer).model_dump(), ensure_ascii=False, indent=2))
         return 0

@@ -25,12 +25,12 @@ from index.articles import Article
 from index.ingest import IngestReport, Outcome, ingest_articles
 from index.loaders import load_file
 from index.store import ArticleStore
-from service.api import to_query_response
 from service.components import Components, build_engine
 from service.engine import CitewireQueryEngine, Passage
 from service.evaluation import EngineOutput
 from service.evaluation.dataset import EvalQuestion
 from service.evaluation.metrics import score_question
+from service.responses import to_query_response
 
 EngineName = Literal["citewire", "baseline"]
 ENGINES: tuple[EngineName, ...] = ("citewire", "baseline")

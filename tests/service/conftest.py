@@ -5,12 +5,22 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+from fastapi.testclient import TestClient
 
+from index.articles import Article
 from index.embedding import Embedder
+from index.ingest import ingest_articles
+from index.loaders import load_file
+from service.api import create_app
+from service.components import build_components, build_engine
+from service.settings import Settings
+from tests.conftest import SEED_PATH
+from tests.service.fakes import ScriptedLLM
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +53,29 @@ def restore_torch_threads() -> Iterator[None]:
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+@dataclass
+class Api:
+    client: TestClient
+    llm: ScriptedLLM
+    article: Article
+    chunk_count: int
+
+
+def api_settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, top_k=4, min_relevance=0.2, max_question_chars=2000)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, restore_torch_threads: None) -> Iterator[Api]:
+    settings = api_settings(tmp_path_factory.mktemp("api-data"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("service.components.load_embedder", lambda name, batch_size=32: embedder)
+        components = build_components(settings)
+    article = next(load_file(SEED_PATH))
+    report = ingest_articles([article], components.store, components.embedder, components.chunking)
+    llm = ScriptedLLM()
+    engine = build_engine(components, llm=llm)
+    with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as client:
+        yield Api(client=client, llm=llm, article=article, chunk_count=report.chunks_written)

@@ -7,8 +7,6 @@ errors come back as responses (raise_server_exceptions=False): a 500 is a failed
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,44 +16,16 @@ from fastapi.testclient import TestClient
 from index.articles import Article
 from index.embedding import Embedder
 from index.ingest import ingest_articles
-from index.loaders import load_file
 from prompts import load_prompt
 from service.api import create_app
 from service.components import build_components, build_engine
-from service.settings import Settings
-from tests.conftest import SEED_PATH
+from tests.service.conftest import Api, api_settings
 from tests.service.fakes import ScriptedLLM
 
 MARKER = re.compile(r"\[(\d+)\]")
 ANSWERABLE = "Who reviewed the White House memo?"
 UNRELATED = "Who won the 2022 FIFA World Cup final?"
 ABSTAIN_TEXT = load_prompt("abstain")
-
-
-@dataclass
-class Api:
-    client: TestClient
-    llm: ScriptedLLM
-    article: Article
-    chunk_count: int
-
-
-def _settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, top_k=4, min_relevance=0.2, max_question_chars=2000)
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, restore_torch_threads: None) -> Iterator[Api]:
-    settings = _settings(tmp_path_factory.mktemp("api-data"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("service.components.load_embedder", lambda name, batch_size=32: embedder)
-        components = build_components(settings)
-    article = next(load_file(SEED_PATH))
-    report = ingest_articles([article], components.store, components.embedder, components.chunking)
-    llm = ScriptedLLM()
-    engine = build_engine(components, llm=llm)
-    with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as client:
-        yield Api(client=client, llm=llm, article=article, chunk_count=report.chunks_written)
 
 
 @pytest.fixture
@@ -385,7 +355,7 @@ def test_passage_of_unknown_article_is_404(client: TestClient) -> None:
 def test_store_of_stopword_text_does_not_break_queries(
     tmp_path: Path, reuse_embedder: Embedder, restore_torch_threads: None
 ) -> None:
-    settings = _settings(tmp_path / "data")
+    settings = api_settings(tmp_path / "data")
     components = build_components(settings)
     article = Article(id="hamlet", title="Hamlet", text="To be or not to be.", lang="en")
     ingest_articles([article], components.store, components.embedder, components.chunking)
