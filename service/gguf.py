@@ -8,11 +8,12 @@ temporary name and renamed, so an interrupted join never leaves a file that look
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from index.packaged import package_dir
 
 log = logging.getLogger(__name__)
 _BUFFER = 8 * 1024 * 1024
@@ -65,10 +66,10 @@ class ModelFileError(RuntimeError):
 
 
 def _package_file(package: str, relative: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    root = package_dir(package)
+    if root is None:
         raise ModelFileError(f"the model part package {package!r} is not installed (see README, Models)")
-    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    path = root / relative
     if not path.is_file():
         raise ModelFileError(f"{package} is installed but {relative} is missing")
     return path
