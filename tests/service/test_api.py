@@ -363,3 +363,33 @@ def test_store_of_stopword_text_does_not_break_queries(
     with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as client:
         response = client.post("/v1/query", json={"question": "To be or not to be?"})
     assert response.status_code == 200, response.text
+
+
+def test_a_citation_to_the_wrong_source_is_moved_to_the_one_that_backs_it(client: TestClient, api: Api) -> None:
+    """The model cites every source number in turn; the claim always ends up on the passage with it."""
+    for wrong in range(1, 5):
+        api.llm.script(f"Donald Trump met Chinese President Xi Jinping in South Korea [{wrong}].")
+        body = _ask(client, "Who did Donald Trump meet in South Korea?")
+        assert not body["abstained"], body
+        assert body["answer"].endswith("[1].")
+        (citation,) = body["citations"]
+        assert "Xi Jinping" in citation["quote"]
+        assert api.article.text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_per_sentence_support_flags_the_unbacked_sentence(client: TestClient, api: Api) -> None:
+    api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1]. Alibaba's CEO is Jack Ma [1].")
+    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    assert [(s["supported"], s["citations"]) for s in body["sentences"]] == [(True, [1]), (False, [])]
+    assert "Jack Ma" not in body["answer"]
+    assert "Jack Ma" in body["sentences"][1]["text"]
+
+
+def test_quotes_are_narrowed_to_the_backing_sentence(client: TestClient, api: Api) -> None:
+    api.llm.script("Chinese Huawei has already been blacklisted in the U.S. [1]")
+    body = _ask(client, "Which company has already been blacklisted in the U.S.?")
+    (citation,) = body["citations"]
+    assert (
+        citation["quote"]
+        == "Chinese Huawei has already been blacklisted in the U.S., and similar risks remain for TikTok."
+    )
