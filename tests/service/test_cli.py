@@ -162,16 +162,21 @@ def scripted_llm(monkeypatch: pytest.MonkeyPatch, restore_torch_threads: None) -
     return llm
 
 
-def test_ask_prints_the_answer_and_its_citations(
-    seed_dir: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    reuse_embedder: Embedder,
-    scripted_llm: ScriptedLLM,
-) -> None:
+@pytest.fixture
+def seeded_data_dir(
+    seed_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], reuse_embedder: Embedder
+) -> Path:
+    """A store with the seed ingested through the CLI (its output already consumed)."""
     data_dir = tmp_path / "data"
     assert _ingest(seed_dir, data_dir=data_dir) == 0
     capsys.readouterr()
+    return data_dir
+
+
+def test_ask_prints_the_answer_and_its_citations(
+    seeded_data_dir: Path, capsys: pytest.CaptureFixture[str], scripted_llm: ScriptedLLM
+) -> None:
+    data_dir = seeded_data_dir
     scripted_llm.script("FT reviewed the memo [1].")
     assert main(["ask", "Who reviewed the White House memo?", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
@@ -184,15 +189,9 @@ def test_ask_prints_the_answer_and_its_citations(
 
 
 def test_ask_json_prints_the_api_response(
-    seed_dir: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    reuse_embedder: Embedder,
-    scripted_llm: ScriptedLLM,
+    seeded_data_dir: Path, capsys: pytest.CaptureFixture[str], scripted_llm: ScriptedLLM
 ) -> None:
-    data_dir = tmp_path / "data"
-    assert _ingest(seed_dir, data_dir=data_dir) == 0
-    capsys.readouterr()
+    data_dir = seeded_data_dir
     scripted_llm.script("NOT IN SOURCES")
     assert main(["ask", "Who reviewed the White House memo?", "--json", "--data-dir", str(data_dir)]) == 0
     body = json.loads(capsys.readouterr().out)
