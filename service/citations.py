@@ -26,7 +26,6 @@ _LABELLED_MARKER = re.compile(
     r"(?:\b(?:[Aa]ccording to (?:the )?|[Aa]s (?:stated|reported) in ))?"
     r"\(?\s*\bSources?\s*((?:\[[\d,;\s\-–]+\])+)\s*\)?,?"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[])|\n+")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d")
 _REFUSAL = re.compile(
@@ -90,8 +89,18 @@ def _stem(word: str) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a short answer, each keeping its markers."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s and s.strip()]
+    """Sentences of a short answer, each keeping its markers.
+
+    Punkt (the same splitter as chunking) knows "U.S." is not a sentence end; a marker written
+    after the full stop ("... 2020. [1]") stays with the sentence before it."""
+    sentences: list[str] = []
+    for start, end in sentence_spans(text):
+        piece = text[start:end].strip()
+        if sentences and not _MARKER.sub("", piece).strip(" .,;"):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return sentences
 
 
 class SupportChecker:

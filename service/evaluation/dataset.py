@@ -49,7 +49,7 @@ def question_from_record(record: Any) -> EvalQuestion:
     question = record.get("question")
     if not isinstance(question, str) or not question.strip():
         raise QuestionFormatError("'question' must be a non-empty string")
-    answer = record.get("answer")
+    answer = _decoded_answer(record.get("answer"))
     if isinstance(answer, list):
         if not answer or not all(isinstance(a, str) for a in answer):
             raise QuestionFormatError("'answer' must be a string or a non-empty list of strings")
@@ -66,6 +66,27 @@ def question_from_record(record: Any) -> EvalQuestion:
         choices=choices or None,
         answer_index=_answer_index(record.get("answer_index"), choices),
     )
+
+
+def _decoded_answer(answer: Any) -> Any:
+    """Accepted answers, flattened. Some datasets (RGB) store them as a JSON-encoded nested list
+    inside a string, e.g. "[[\"May 15 2012\", \"May 15, 2012\"]]"; scoring needs the strings."""
+    if isinstance(answer, str) and answer.lstrip().startswith("["):
+        try:
+            answer = json.loads(answer)
+        except json.JSONDecodeError:
+            return answer
+    if isinstance(answer, list):
+        flat: list[Any] = []
+        stack = list(reversed(answer))
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+            else:
+                flat.append(item)
+        return list(dict.fromkeys(flat)) if all(isinstance(a, str) for a in flat) else answer
+    return answer
 
 
 def _gold_ids(evidence: Any) -> list[str]:

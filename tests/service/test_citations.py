@@ -283,3 +283,15 @@ def test_sentence_similarity_with_the_real_embedder(embedder: Any) -> None:
     on_topic = similarity("The company called the allegations nonsense.", 0)
     off_topic = similarity("The company called the allegations nonsense.", 1)
     assert on_topic > 0.6 > off_topic
+
+
+def test_abbreviations_do_not_split_an_answer_sentence() -> None:
+    answer = "Dominic Thiem won the men's singles U.S. Open in 2020 [1]. He beat Alexander Zverev. [1]"
+    assert split_sentences(answer) == [
+        "Dominic Thiem won the men's singles U.S. Open in 2020 [1].",
+        "He beat Alexander Zverev. [1]",
+    ]
+    sources = ["Dominic Thiem beat Alexander Zverev to win the 2020 U.S. Open."]
+    cited = resolve_citations(answer, "Who won the men's singles U.S. Open in 2020?", sources)
+    assert cited.text.startswith("Dominic Thiem won the men's singles U.S. Open in 2020 [1].")
+    assert cited.dropped == []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from service.evaluation.dataset import EvalQuestion, QuestionFormatError, holdout, load_questions
+from service.evaluation.dataset import EvalQuestion, QuestionFormatError, holdout, load_questions, question_from_record
 
 EVAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval"
 
@@ -125,3 +125,8 @@ def test_the_shared_eval_sets_load(name: str, count: int) -> None:
     assert all(q.gold_article_ids for q in questions)
     if name == "realtimeqa":
         assert all(q.choices and q.answer_index for q in questions)
+
+
+def test_answers_stored_as_a_json_encoded_nested_list_are_flattened() -> None:
+    record = {"id": "r", "question": "When?", "answer": '[["May 15 2012", "May 15, 2012", "May 15 2012"]]'}
+    assert question_from_record(record).answers == ["May 15 2012", "May 15, 2012"]
