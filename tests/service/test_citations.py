@@ -297,17 +297,6 @@ def test_abbreviations_do_not_split_an_answer_sentence() -> None:
     assert cited.dropped == []
 
 
-def test_a_name_the_question_brought_may_stand_in_another_source() -> None:
-    sources = [
-        "Apr 23, 2017 ... Voters went to the polls in the first round of the 2017 French presidential election.",
-        "May 7, 2017 ... Voters in France chose Emmanuel Macron to be their next president.",
-    ]
-    answer = "Emmanuel Macron won the French Presidential Election 2017 [2]."
-    cited = resolve_citations(answer, "Who won the French Presidential Election 2017?", sources)
-    assert cited.cited == [1]
-    assert cited.text == "Emmanuel Macron won the French Presidential Election 2017 [1]."
-
-
 def test_initials_of_an_abbreviation_are_not_names() -> None:
     sources = ["Dominic Thiem defeated Alexander Zverev to win the men's singles title at the 2020 US Open."]
     answer = "Dominic Thiem won the men's singles U. S. Open in 2020 [1]."
