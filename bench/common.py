@@ -180,8 +180,18 @@ def print_header(title: str, command: str, machine: dict[str, Any]) -> None:
     print(f"date    : {datetime.now().astimezone().isoformat(timespec='seconds')}")
 
 
-def write_results(name: str, payload: dict[str, Any]) -> Path:
-    """Save the run as bench/results/<name>-<timestamp>.json (git-ignored) and return the path."""
+def write_results(name: str, command: str, machine: dict[str, Any], payload: dict[str, Any]) -> Path:
+    """Save the run as bench/results/<name>-<timestamp>.json (git-ignored) and return the path.
+
+    Every result file starts with the same fields: benchmark, date, command, machine, end load."""
+    payload = {
+        "benchmark": name,
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": command,
+        "machine": machine,
+        "load_average_end": load_average(),
+        **payload,
+    }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     path = RESULTS_DIR / f"{name}-{stamp}.json"

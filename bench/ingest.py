@@ -15,7 +15,6 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -230,12 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     path = write_results(
         "ingest",
+        command,
+        machine,
         {
-            "benchmark": "ingest",
-            "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-            "command": command,
-            "machine": machine,
-            "load_average_end": load_average(),
             "corpus": corpus_note,
             "settings": {
                 "embed_model": settings.embed_model,

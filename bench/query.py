@@ -15,7 +15,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -266,12 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     path = write_results(
         "query",
+        command,
+        machine,
         {
-            "benchmark": "query",
-            "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-            "command": command,
-            "machine": machine,
-            "load_average_end": load_average(),
             "settings": {
                 "llm_model": settings.llm_model,
                 "llm_file": model_name,

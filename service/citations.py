@@ -69,8 +69,12 @@ class CitedAnswer:
     text: str  # the answer with markers renumbered 1..m
     cited: list[int]  # 0-based source indexes; cited[n-1] is the source behind marker [n]
     sentences: list[SupportedSentence]  # the kept sentences
-    dropped: list[str]  # sentences no source backs
     checked: list[CheckedSentence]  # every sentence of the model's answer, in order
+
+    @property
+    def dropped(self) -> list[str]:
+        """Sentences no source backs."""
+        return [c.text for c in self.checked if not c.supported]
 
     def sentences_citing(self, marker: int) -> list[str]:
         return [c.text for c in self.checked if marker in c.markers]
@@ -222,7 +226,6 @@ def resolve_citations(
     """Check each answer sentence against ``sources`` and keep only what they back, with markers."""
     checker = SupportChecker(question, sources, similarity)
     kept: list[SupportedSentence] = []
-    dropped: list[str] = []
     order: list[int] = []
     rendered: list[str] = []
     checked: list[CheckedSentence] = []
@@ -233,7 +236,6 @@ def resolve_citations(
             continue
         backing = checker.backing(text, hinted)
         if not backing:
-            dropped.append(text)
             checked.append(CheckedSentence(text=text, markers=[], supported=False))
             continue
         kept.append(SupportedSentence(text=text, sources=backing))
@@ -241,7 +243,7 @@ def resolve_citations(
         markers = [order.index(src) + 1 for src in backing]
         rendered.append(_with_markers(text, markers))
         checked.append(CheckedSentence(text=text, markers=markers, supported=True))
-    return CitedAnswer(text=" ".join(rendered), cited=order, sentences=kept, dropped=dropped, checked=checked)
+    return CitedAnswer(text=" ".join(rendered), cited=order, sentences=kept, checked=checked)
 
 
 def narrow_span(claims: Sequence[str], passage: str, question: str) -> tuple[int, int]:
