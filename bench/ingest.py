@@ -33,9 +33,9 @@ from bench.common import (
     settings_with,
     write_results,
 )
-from index.articles import Article
+from index.articles import Article, chunk_search_text
 from index.chunking import Chunk, TokenCounter, chunk_text
-from index.ingest import IngestReport, Outcome, embedding_text, ingest_articles
+from index.ingest import IngestReport, Outcome, ingest_articles
 from index.loaders import ArticleFormatError, article_from_record, collect_files, load_file
 from service.components import Components, build_components
 from service.settings import Settings
@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (a) the ceiling: the same chunks, the same texts, one call to the embedder.
         with measure() as chunking:
             pairs = chunk_all(articles, embedder.counter, settings)
-        texts = [embedding_text(article, chunk.text) for article, chunk in pairs]
+        texts = [chunk_search_text(article.title, chunk.text) for article, chunk in pairs]
         with measure() as encode:
             embedder.model.get_text_embedding_batch(texts, show_progress=True)
 

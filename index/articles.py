@@ -32,6 +32,11 @@ class Article:
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def chunk_search_text(title: str, chunk_text: str) -> str:
+    """What both retrievers see of a chunk (embedded and BM25-indexed): the title gives short chunks their topic."""
+    return f"{title}\n{chunk_text}" if title else chunk_text
+
+
 def is_safe_id(candidate: str) -> bool:
     return bool(_SAFE_ID.match(candidate))
 

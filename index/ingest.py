@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from index.articles import Article
+from index.articles import Article, chunk_search_text
 from index.chunking import chunk_text
 from index.embedding import Embedder
 from index.store import ArticleStore
@@ -33,11 +33,6 @@ class ChunkingPolicy:
     overlap_tokens: int = 32
 
 
-def embedding_text(article: Article, chunk_text_: str) -> str:
-    """What gets embedded for a chunk: the title gives short chunks their topic."""
-    return f"{article.title}\n{chunk_text_}" if article.title else chunk_text_
-
-
 def ingest_articles(
     articles: Iterable[Article],
     store: ArticleStore,
@@ -47,17 +42,20 @@ def ingest_articles(
 ) -> IngestReport:
     """Store each article unless the same version is already stored; report what happened to each."""
     report = IngestReport()
-    for article in articles:
-        previous = store.version_of(article.id)
-        if previous == article.version:
-            outcome = Outcome.UNCHANGED
-        else:
-            chunks = chunk_text(article.text, embedder.counter, policy.max_tokens, policy.overlap_tokens)
-            vectors = embedder.model.get_text_embedding_batch([embedding_text(article, c.text) for c in chunks])
-            store.write(article, chunks, vectors)
-            report.chunks_written += len(chunks)
-            outcome = Outcome.CREATED if previous is None else Outcome.REPLACED
-        report.outcomes[article.id] = outcome
-        if on_article is not None:
-            on_article(article, outcome)
+    try:
+        for article in articles:
+            previous = store.version_of(article.id)
+            if previous == article.version:
+                outcome = Outcome.UNCHANGED
+            else:
+                chunks = chunk_text(article.text, embedder.counter, policy.max_tokens, policy.overlap_tokens)
+                texts = [chunk_search_text(article.title, c.text) for c in chunks]
+                store.write(article, chunks, embedder.model.get_text_embedding_batch(texts))
+                report.chunks_written += len(chunks)
+                outcome = Outcome.CREATED if previous is None else Outcome.REPLACED
+            report.outcomes[article.id] = outcome
+            if on_article is not None:
+                on_article(article, outcome)
+    finally:
+        store.flush()  # once per batch: saving the BM25 index after every article would be quadratic
     return report

@@ -4,6 +4,9 @@ one of whole articles (full text + metadata, for citation lookup).
 Write order makes every article either fully searchable or absent: new chunks are written under a
 new version id first, the article record (the commit point) second, stale chunks deleted last.
 Readers only trust chunks whose version matches the committed article record.
+
+Beside the chunk vectors sits a BM25 index of the same chunks (``index.sparse``), updated on every
+write and delete, saved on ``flush``, and rebuilt from Chroma on open when the saved copy disagrees.
 """
 
 from __future__ import annotations
@@ -20,15 +23,18 @@ import numpy as np
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from index.articles import Article
+from index.articles import Article, chunk_search_text
 from index.chunking import Chunk
+from index.sparse import SparseDoc, SparseIndex, tokenize
 
 log = logging.getLogger(__name__)
 
 _ARTICLE_FIELDS = ("title", "source", "url", "published_at", "section", "lang")
+_SCAN_BATCH = 5000  # chunks read from Chroma per call when rebuilding the BM25 index
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,10 @@ def open_client(chroma_dir: Path) -> chromadb.api.ClientAPI:
 class ArticleStore:
     """Articles and their chunk vectors in Chroma; the only module that writes to the store."""
 
-    def __init__(self, client: chromadb.api.ClientAPI, collection: str = "citewire") -> None:
+    def __init__(
+        self, client: chromadb.api.ClientAPI, collection: str = "citewire", sparse_dir: Path | None = None
+    ) -> None:
+        """``sparse_dir`` holds the saved BM25 index; without it the index lives in memory only."""
         self._client = client
         # embedding_function=None: Chroma's default one would try to download an ONNX model.
         space = {"hnsw:space": "cosine"}
@@ -63,6 +72,33 @@ class ArticleStore:
             f"{collection}_articles", embedding_function=None, metadata=space
         )
         self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+        self.sparse = self._open_sparse(sparse_dir)
+
+    def _open_sparse(self, directory: Path | None) -> SparseIndex:
+        saved = SparseIndex.load(directory) if directory is not None else None
+        held = set(self.chunks.get(include=[])["ids"])
+        if saved is not None and saved.chunk_ids() == held:
+            return saved
+        if saved is not None or held:
+            log.info("rebuilding the BM25 index from %d stored chunks", len(held))
+        rebuilt = SparseIndex(directory, self._scan_sparse_docs())
+        rebuilt.flush()
+        return rebuilt
+
+    def _scan_sparse_docs(self) -> list[SparseDoc]:
+        docs: list[SparseDoc] = []
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_SCAN_BATCH, offset=offset)
+            if not got["ids"]:
+                return docs
+            metas = [dict(m or {}) for m in got["metadatas"] or []]
+            texts = [
+                chunk_search_text(str(m.get("title", "")), d or "")
+                for m, d in zip(metas, got["documents"] or [], strict=True)
+            ]
+            docs.extend(_sparse_doc(cid, m, t) for cid, m, t in zip(got["ids"], metas, tokenize(texts), strict=True))
+            offset += len(got["ids"])
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -95,6 +131,20 @@ class ArticleStore:
             return None
         return str(got["metadatas"][0]["version"])  # type: ignore[index]
 
+    def get_chunks(self, chunk_ids: Sequence[str]) -> Sequence[tuple[BaseNode, np.ndarray]]:
+        """Chunks by id with their stored vectors, in the order asked (unknown ids are skipped)."""
+        if not chunk_ids:
+            return []
+        got = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        found = {
+            cid: (metadata_dict_to_node(dict(meta or {}), text=doc), np.asarray(vec, dtype=np.float32))
+            for cid, doc, meta, vec in zip(
+                got["ids"], got["documents"] or [], got["metadatas"] or [], vectors, strict=True
+            )
+        }
+        return [found[cid] for cid in chunk_ids if cid in found]
+
     def count_articles(self) -> int:
         return self.articles.count()
 
@@ -123,13 +173,31 @@ class ArticleStore:
         )
         stale = cast(Where, {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]})
         self.chunks.delete(where=stale)
+        tokens = tokenize([chunk_search_text(article.title, c.text) for c in chunks])
+        meta = {"article_id": article.id, "source": article.source, "published_at": article.published_at}
+        self.sparse.replace_article(
+            article.id,
+            [_sparse_doc(chunk_id(article.id, version, c.index), meta, t) for c, t in zip(chunks, tokens, strict=True)],
+        )
 
     def delete(self, article_id: str) -> bool:
         """Remove an article and all its chunks; False when it was not there."""
         existed = bool(self.articles.get(ids=[article_id])["ids"])
         self.articles.delete(ids=[article_id])
         self.chunks.delete(where={"article_id": article_id})
+        self.sparse.remove_article(article_id)
         return existed
+
+    def flush(self) -> None:
+        """Save the BM25 index; until then a restart rebuilds it from Chroma, so nothing is lost."""
+        self.sparse.flush()
+
+
+def _sparse_doc(chunk_id_: str, meta: dict[str, Any], tokens: Sequence[str]) -> SparseDoc:
+    def field(name: str) -> str | None:
+        return str(meta[name]) if meta.get(name) else None
+
+    return SparseDoc(chunk_id_, str(meta["article_id"]), tuple(tokens), field("source"), field("published_at"))
 
 
 def _node(article: Article, version: str, chunk: Chunk, embedding: Sequence[float]) -> TextNode:

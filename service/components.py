@@ -13,6 +13,7 @@ from index.ingest import ChunkingPolicy
 from index.store import ArticleStore, open_client
 from service.engine import CitewireQueryEngine
 from service.llm import build_llm
+from service.retrieval import FusionWeights, HybridRetriever
 from service.settings import Settings
 
 
@@ -29,7 +30,7 @@ class Components:
 
 
 def open_store(settings: Settings) -> ArticleStore:
-    return ArticleStore(open_client(settings.chroma_dir), settings.collection)
+    return ArticleStore(open_client(settings.chroma_dir), settings.collection, settings.sparse_dir)
 
 
 def build_components(settings: Settings) -> Components:
@@ -46,8 +47,15 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
     settings = components.settings
     llm = llm or build_llm(settings)
     LlamaSettings.llm = llm
+    retriever = HybridRetriever(
+        components.index,
+        components.store,
+        components.embedder.model,
+        mode=settings.retrieval_mode,
+        weights=FusionWeights(settings.dense_weight, settings.sparse_weight, settings.rrf_k),
+    )
     return CitewireQueryEngine(
-        index=components.index,
+        retriever=retriever,
         store=components.store,
         llm=llm,
         embed_model=components.embedder.model,

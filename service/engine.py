@@ -8,18 +8,15 @@ stored article text so every quote is exactly the article's words at its offsets
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.base.response.schema import Response
 from llama_index.core.llms import LLM
 from llama_index.core.prompts import ChatPromptTemplate
 from llama_index.core.query_engine import CustomQueryEngine
-from llama_index.core.schema import NodeWithScore
 
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
@@ -33,7 +30,7 @@ from service.citations import (
     resolve_citations,
 )
 from service.guard import neutralise
-from service.retrieval import lexical_scores, rank_by, reciprocal_rank_fusion
+from service.retrieval import Candidate, HybridRetriever
 
 _CANDIDATES_PER_RESULT = 5  # dense candidates fetched per passage kept, for the lexical re-rank
 _MIN_CANDIDATES = 20
@@ -49,7 +46,7 @@ class Passage:
     end: int
     text: str
     score: float  # cosine similarity of question and chunk
-    lexical: float = 0.0  # BM25 score among the candidates
+    lexical: float = 0.0  # BM25 score over the whole store
 
     def relevant(self, min_cosine: float) -> bool:
         return self.score >= min_cosine or self.lexical > 0
@@ -76,15 +73,10 @@ class Answer:
     sentences: list[CheckedSentence] = field(default_factory=list)
 
 
-def cosine_from_chroma(score: float) -> float:
-    """ChromaVectorStore reports exp(-distance); on a cosine collection distance = 1 - cosine."""
-    return 1.0 + math.log(score) if score > 0 else -1.0
-
-
 class CitewireQueryEngine(CustomQueryEngine):
     """Answers a question from the indexed articles, or abstains."""
 
-    index: VectorStoreIndex
+    retriever: HybridRetriever
     store: ArticleStore
     llm: LLM
     embed_model: BaseEmbedding  # the index's model, reused to compare answer and source sentences
@@ -97,17 +89,12 @@ class CitewireQueryEngine(CustomQueryEngine):
         return Response(response=answer.text, metadata={"answer": answer})
 
     def find_passages(self, question: str, top_k: int | None = None) -> list[Passage]:
-        """The top chunks of fully stored articles: dense candidates re-ranked with BM25 by RRF."""
+        """The top chunks of fully stored articles, by hybrid (dense + BM25) retrieval."""
         k = top_k or self.top_k
-        n_candidates = max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES)
-        hits = self.index.as_retriever(similarity_top_k=n_candidates).retrieve(question)
-        articles = self.store.get_many([h.node.metadata["article_id"] for h in hits])
-        candidates = [p for h in hits if (p := _passage(h, articles)) is not None]
-        lexical = lexical_scores(question, [p.text for p in candidates])
-        candidates = [replace(p, lexical=s) for p, s in zip(candidates, lexical, strict=True)]
-        # Lexical first: on a tie, exact words (names, numbers) are the sharper evidence in news.
-        order = reciprocal_rank_fusion([rank_by(lexical), list(range(len(candidates)))], len(candidates))
-        return [candidates[i] for i in order[:k]]
+        found = self.retriever.retrieve(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES))
+        articles = self.store.get_many([c.node.metadata["article_id"] for c in found])
+        passages = [p for c in found if (p := _passage(c, articles)) is not None]
+        return passages[:k]
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         started = time.perf_counter()
@@ -170,22 +157,23 @@ def _citation(n: int, passage: Passage, cited: CitedAnswer, question: str) -> Ci
     return Citation(n=n, passage=passage, start=passage.start + lo, end=passage.start + hi, quote=passage.text[lo:hi])
 
 
-def _passage(hit: NodeWithScore, articles: dict[str, StoredArticle]) -> Passage | None:
-    meta = hit.node.metadata
+def _passage(found: Candidate, articles: dict[str, StoredArticle]) -> Passage | None:
+    meta = found.node.metadata
     stored = articles.get(meta["article_id"])
     if stored is None or stored.version != meta.get("version"):
         return None  # a chunk from an unfinished or superseded write
     start, end = int(meta["start"]), int(meta["end"])
-    text = hit.node.get_content()
+    text = found.node.get_content()
     if stored.article.text[start:end] != text:
         return None  # never cite a quote that is not the article's text at its offsets
     return Passage(
         article=stored,
-        chunk_id=hit.node.node_id,
+        chunk_id=found.node.node_id,
         start=start,
         end=end,
         text=text,
-        score=cosine_from_chroma(hit.score or 0.0),
+        score=found.cosine,
+        lexical=found.bm25,
     )
 
 

@@ -1,53 +1,112 @@
-"""Ranking helpers for retrieval: BM25 over dense candidates, fused with reciprocal rank fusion.
+"""Hybrid retrieval: dense Chroma search beside corpus-wide BM25, fused with reciprocal rank fusion.
 
-MiniLM alone misses passages that share the question's exact words (names, numbers, "reviewed"),
-so the dense candidates are re-ranked with BM25 scores computed over the candidates themselves.
+MiniLM alone misses passages that share the question's exact words (names, numbers, rare terms)
+and BM25 alone misses paraphrases; each fetches its own candidates and RRF merges the two rankings.
+Every candidate carries both signals, the cosine (for the relevance gate) and the BM25 score, so a
+chunk found only by BM25 is still judged by its meaning before it reaches the model.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from functools import cache
+from dataclasses import dataclass
+from typing import Literal
 
-import bm25s
-import Stemmer
+import numpy as np
+from llama_index.core import QueryBundle, VectorStoreIndex
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import BaseNode
 
+from index.store import ArticleStore
 
-@cache
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-def lexical_scores(query: str, texts: Sequence[str]) -> list[float]:
-    """BM25 score of each text for the query, with the texts themselves as the corpus."""
-    if not texts:
-        return []
-    tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
-    if not any(len(doc) for doc in tokens.ids):  # only stopwords: bm25s cannot index nothing
-        return [0.0] * len(texts)
-    model = bm25s.BM25()
-    model.index(tokens, show_progress=False)
-    query_tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
-    vocab = tokens.vocab
-    known = [t for t in query_tokens[0] if t in vocab]
-    if not known:
-        return [0.0] * len(texts)
-    return [float(s) for s in model.get_scores(known)]
+RetrievalMode = Literal["hybrid", "dense", "sparse"]
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], n: int, k: int = 60) -> list[int]:
-    """Item indexes ordered by summed 1/(k + rank) over the rankings (Cormack et al., 2009).
+@dataclass(frozen=True)
+class Candidate:
+    """A chunk found by either retriever, with both of its scores."""
+
+    node: BaseNode
+    cosine: float  # question vs chunk embedding
+    bm25: float  # 0.0 when the chunk shares no indexed word with the question
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    dense: float = 1.0
+    sparse: float = 1.0
+    k: int = 60  # RRF's rank offset: larger flattens the difference between top ranks
+
+
+class HybridRetriever:
+    """Dense + BM25 candidates over the same store, fused by weighted RRF."""
+
+    def __init__(
+        self,
+        index: VectorStoreIndex,
+        store: ArticleStore,
+        embed_model: BaseEmbedding,
+        mode: RetrievalMode = "hybrid",
+        weights: FusionWeights = FusionWeights(),
+    ) -> None:
+        self.index = index
+        self.store = store
+        self.embed_model = embed_model
+        self.mode = mode
+        self.weights = weights
+
+    def retrieve(self, question: str, n_candidates: int) -> list[Candidate]:
+        """Up to ``n_candidates`` from each retriever, fused and best first."""
+        query_vector = np.asarray(self.embed_model.get_query_embedding(question), dtype=np.float32)
+        dense: list[Candidate] = []
+        if self.mode != "sparse":
+            bundle = QueryBundle(query_str=question, embedding=query_vector.tolist())
+            hits = self.index.as_retriever(similarity_top_k=n_candidates).retrieve(bundle)
+            dense = [Candidate(h.node, cosine_from_chroma(h.score or 0.0), 0.0) for h in hits]
+        if self.mode == "dense":
+            return dense
+        sparse = self.store.sparse.search(question, n_candidates)
+        by_id = {c.node.node_id: c for c in dense}
+        missing = [cid for cid, _ in sparse.top if cid not in by_id]
+        for node, vector in self.store.get_chunks(missing):
+            by_id[node.node_id] = Candidate(node, _cosine(query_vector, vector), 0.0)
+        pool = [Candidate(c.node, c.cosine, sparse.of(cid)) for cid, c in by_id.items()]
+        if self.mode == "sparse":
+            return sorted(pool, key=lambda c: -c.bm25)[:n_candidates]
+        position = {c.node.node_id: i for i, c in enumerate(pool)}
+        rankings = [
+            [position[cid] for cid, _ in sparse.top if cid in position],
+            [position[c.node.node_id] for c in dense],
+        ]
+        # BM25 first: on a tie, exact words (names, numbers) are the sharper evidence in news.
+        order = reciprocal_rank_fusion(
+            rankings, len(pool), k=self.weights.k, weights=[self.weights.sparse, self.weights.dense]
+        )
+        return [pool[i] for i in order]
+
+
+def cosine_from_chroma(score: float) -> float:
+    """ChromaVectorStore reports exp(-distance); on a cosine collection distance = 1 - cosine."""
+    return 1.0 + math.log(score) if score > 0 else -1.0
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm else 0.0
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[int]], n: int, k: int = 60, weights: Sequence[float] | None = None
+) -> list[int]:
+    """Item indexes ordered by summed weight/(k + rank) over the rankings (Cormack et al., 2009).
 
     Ties go to the item ranked higher by the first ranking, then to the lower index.
     """
+    weights = weights if weights is not None else [1.0] * len(rankings)
     fused = [0.0] * n
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking):
-            fused[item] += 1.0 / (k + rank + 1)
+            fused[item] += weight / (k + rank + 1)
     first = {item: rank for rank, item in enumerate(rankings[0])} if rankings else {}
     return sorted(range(n), key=lambda i: (-fused[i], first.get(i, n), i))
-
-
-def rank_by(scores: Sequence[float]) -> list[int]:
-    """Indexes of the positive scores, best first (a zero score is no evidence)."""
-    return [i for i in sorted(range(len(scores)), key=lambda i: -scores[i]) if scores[i] > 0]

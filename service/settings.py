@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def _default_cache_dir() -> Path:
+def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "citewire"
 
@@ -39,6 +39,12 @@ class Settings(BaseSettings):
 
     # Retrieval and answering
     top_k: int = Field(4, ge=1, le=20)
+    retrieval_mode: Literal["hybrid", "dense", "sparse"] = Field(
+        "hybrid", description="'hybrid' fuses dense (Chroma) and BM25 results; the others use one alone."
+    )
+    dense_weight: float = Field(1.0, ge=0.0, le=10.0, description="Weight of the dense ranking in RRF.")
+    sparse_weight: float = Field(1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in RRF.")
+    rrf_k: int = Field(60, ge=0, le=1000, description="RRF rank offset: score = weight / (rrf_k + rank).")
     min_relevance: float = Field(
         0.2,
         ge=-1.0,
@@ -59,7 +65,7 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(4096, ge=512, le=131072)
     llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     llm_seed: int = 0
-    model_cache_dir: Path = Field(default_factory=lambda: _default_cache_dir() / "models")
+    model_cache_dir: Path = Field(default_factory=lambda: default_cache_dir() / "models")
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_api_key: SecretStr = SecretStr("not-needed")
     openai_timeout_s: float = Field(120.0, gt=0)
@@ -77,3 +83,7 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def sparse_dir(self) -> Path:
+        return self.data_dir / "bm25" / self.collection

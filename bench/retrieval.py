@@ -1,0 +1,138 @@
+"""Retrieval benchmark: dense-only, BM25-only and hybrid on RealTime QA's full 2,099-article corpus.
+
+For each development question the retriever ranks chunks; the ranking is reduced to distinct
+articles and scored against the question's gold article ids (hit@1, hit@5, hit@10, MRR@10), with
+per-query latency, all modes from one run over the same store. Extra hybrid rows try other BM25
+weights in the fusion (``--sparse-weights``), which is how the default weight was chosen.
+
+    python -m bench.retrieval                       # all 196 questions, ~13 min to index on first run
+    python -m bench.retrieval --limit 50 --sparse-weights 0.5,1,2
+
+The store is kept in ``--data-dir`` (default ~/.cache/citewire/bench/realtimeqa) and re-used: a second
+run finds every article unchanged and goes straight to the queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from bench.common import (
+    command_line,
+    format_table,
+    machine_info,
+    measure,
+    print_header,
+    settings_with,
+    summarize,
+    write_results,
+)
+from index.ingest import ingest_articles
+from index.loaders import load_file
+from service.components import build_components
+from service.evaluation.dataset import EvalQuestion, load_questions
+from service.evaluation.metrics import hit_at_k, ranked_articles, reciprocal_rank
+from service.retrieval import FusionWeights, HybridRetriever, RetrievalMode
+from service.runtime import configure_for_serving
+from service.settings import default_cache_dir
+
+EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "realtimeqa"
+DEPTH = 50  # candidates per retriever: enough chunks for 10 distinct articles
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.retrieval", description=__doc__.splitlines()[0])
+    parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help="folder with articles.jsonl, questions.jsonl")
+    parser.add_argument("--data-dir", type=Path, default=default_cache_dir() / "bench" / "realtimeqa")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions (default: all)")
+    parser.add_argument(
+        "--sparse-weights", default="1", help="comma-separated BM25 weights for hybrid rows (dense weight 1)"
+    )
+    args = parser.parse_args(argv)
+    if not (args.eval_dir / "articles.jsonl").is_file():
+        parser.error(f"{args.eval_dir} has no articles.jsonl (the shared evaluation data is not here)")
+    command = command_line("bench.retrieval")
+    machine = machine_info()
+    print_header("retrieval: RealTime QA, gold article ids", command, machine)
+
+    settings = settings_with(args.data_dir)
+    components = build_components(settings)
+    with measure() as ingest_time:
+        articles = list(load_file(args.eval_dir / "articles.jsonl"))
+        bar = tqdm(total=len(articles), desc="index", unit="article")
+        ingest_articles(articles, components.store, components.embedder, components.chunking, lambda *_: bar.update())
+        bar.close()
+    configure_for_serving()  # queries as the server runs them: torch on one thread
+    questions = [q for q in load_questions(args.eval_dir / "questions.jsonl") if q.gold_article_ids]
+    if args.limit:
+        questions = questions[: args.limit]
+    print(
+        f"store   : {components.store.count_articles()} articles, {components.store.count_chunks()} chunks "
+        f"(indexing/checking took {ingest_time.wall_s:.0f} s); {len(questions)} questions with gold articles"
+    )
+
+    configs: list[tuple[str, RetrievalMode, FusionWeights]] = [
+        ("dense (MiniLM)", "dense", FusionWeights()),
+        ("BM25", "sparse", FusionWeights()),
+    ]
+    for w in (float(x) for x in args.sparse_weights.split(",")):
+        configs.append((f"hybrid RRF bm25 x{w:g}", "hybrid", FusionWeights(dense=1.0, sparse=w, k=settings.rrf_k)))
+    rows, payload = [], {}
+    for label, mode, weights in configs:
+        retriever = HybridRetriever(components.index, components.store, components.embedder.model, mode, weights)
+        retriever.retrieve("warm-up question about the news", DEPTH)
+        scores = _run(retriever, questions, label)
+        rows.append([label, *(scores[m] for m in ("hit@1", "hit@5", "hit@10", "mrr@10")), *scores["latency"]])
+        payload[label] = scores
+    dense_hit5 = rows[0][2]
+    print()
+    print(
+        format_table(
+            ["retriever", "hit@1", "hit@5", "hit@10", "MRR@10", "p50 ms", "p95 ms", "hit@5 / dense"],
+            [[*r, r[2] / dense_hit5 if dense_hit5 else None] for r in rows],
+        )
+    )
+    path = write_results(
+        "retrieval",
+        command,
+        machine,
+        {
+            "store": {"articles": components.store.count_articles(), "chunks": components.store.count_chunks()},
+            "questions": len(questions),
+            "depth": DEPTH,
+            "results": payload,
+        },
+    )
+    print(f"\nresults : {path}")
+    return 0
+
+
+def _run(retriever: HybridRetriever, questions: Sequence[EvalQuestion], label: str) -> dict[str, Any]:
+    hits: dict[int, list[bool]] = {1: [], 5: [], 10: []}
+    rr: list[float] = []
+    latency: list[float] = []
+    for q in tqdm(questions, desc=label, unit="q"):
+        started = time.perf_counter()
+        found = retriever.retrieve(q.question, DEPTH)
+        latency.append((time.perf_counter() - started) * 1000)
+        ranked = ranked_articles(c.node.metadata["article_id"] for c in found)
+        for k in hits:
+            hits[k].append(bool(hit_at_k(ranked, q.gold_article_ids, k)))
+        rr.append(reciprocal_rank(ranked, q.gold_article_ids) or 0.0)
+    n = len(questions) or 1
+    lat = summarize(latency)
+    return {
+        **{f"hit@{k}": round(sum(v) / n, 3) for k, v in hits.items()},
+        "mrr@10": round(sum(rr) / n, 3),
+        "latency": [lat["p50"], lat["p95"]],
+        "latency_ms": lat,
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

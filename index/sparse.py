@@ -1,0 +1,200 @@
+"""BM25 over every stored chunk (bm25s), persisted beside Chroma and kept in step with it.
+
+Dense MiniLM search misses passages that share the question's exact words (names, numbers, rare
+terms); a corpus-wide BM25 index finds them. Each document is what gets embedded: title + chunk text.
+
+The index is a derived copy of the Chroma chunk collection. ``ArticleStore`` updates it in memory on
+every write and delete; ``flush`` saves it (bm25s's matrix files plus a sidecar of chunk ids and
+tokens) into a fresh folder and then points ``CURRENT`` at it, so a crash leaves the previous copy
+whole. A copy that does not hold exactly the chunk ids Chroma holds is rebuilt from Chroma on open.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+log = logging.getLogger(__name__)
+
+_CURRENT = "CURRENT"
+_DOCS = "docs.jsonl"
+
+
+@cache
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-cased, stemmed word tokens without English stopwords (bm25s's tokenizer)."""
+    if not texts:
+        return []
+    tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    return [list(t) for t in tokens]
+
+
+@dataclass(frozen=True)
+class SparseDoc:
+    """One chunk as BM25 sees it, with the article fields filters need."""
+
+    chunk_id: str
+    article_id: str
+    tokens: tuple[str, ...]
+    source: str | None = None
+    published_at: str | None = None
+
+
+@dataclass(frozen=True)
+class SparseScores:
+    """BM25 scores of one query: the best chunks, and a lookup for any other chunk."""
+
+    top: list[tuple[str, float]]
+    _scores: np.ndarray = field(repr=False)
+    _rows: dict[str, int] = field(repr=False)
+
+    def of(self, chunk_id: str) -> float:
+        row = self._rows.get(chunk_id)
+        return float(self._scores[row]) if row is not None and len(self._scores) else 0.0
+
+
+class SparseIndex:
+    """An in-memory bm25s model over ``SparseDoc``s, rebuilt lazily after changes, saved on ``flush``."""
+
+    def __init__(self, directory: Path | None = None, docs: Iterable[SparseDoc] = ()) -> None:
+        self.directory = directory
+        self._lock = threading.RLock()
+        self._docs: dict[str, SparseDoc] = {d.chunk_id: d for d in docs}
+        self._model: bm25s.BM25 | None = None
+        self._order: list[str] = []  # chunk ids in the model's row order
+        self._rows: dict[str, int] = {}  # chunk id -> row
+        self._stale = True  # the model lags behind _docs
+        self._unsaved = bool(self._docs)
+
+    # -- contents -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def chunk_ids(self) -> set[str]:
+        with self._lock:
+            return set(self._docs)
+
+    def replace_article(self, article_id: str, docs: Sequence[SparseDoc]) -> None:
+        """Drop every chunk of the article and add ``docs`` (its current chunks) in their place."""
+        with self._lock:
+            self._drop_article(article_id)
+            self._docs.update((d.chunk_id, d) for d in docs)
+            self._changed()
+
+    def remove_article(self, article_id: str) -> None:
+        with self._lock:
+            self._drop_article(article_id)
+            self._changed()
+
+    def _drop_article(self, article_id: str) -> None:
+        for cid in [cid for cid, d in self._docs.items() if d.article_id == article_id]:
+            del self._docs[cid]
+
+    def _changed(self) -> None:
+        self._stale = self._unsaved = True
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(self, query: str, k: int) -> SparseScores:
+        """The ``k`` chunks with the highest positive BM25 score for the query, best first."""
+        with self._lock:
+            model, order, rows = self._current_model()
+        if model is None:
+            return SparseScores([], np.zeros(0), {})
+        known = [t for t in (tokenize([query]) or [[]])[0] if t in model.vocab_dict]
+        if not known:
+            return SparseScores([], np.zeros(0), {})
+        scores = model.get_scores(known)
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, dtype=int)
+        ordered = sorted((int(i) for i in best if scores[i] > 0), key=lambda i: (-scores[i], i))
+        return SparseScores([(order[i], float(scores[i])) for i in ordered], scores, rows)
+
+    def _current_model(self) -> tuple[bm25s.BM25 | None, list[str], dict[str, int]]:
+        if self._stale:
+            self._order = sorted(self._docs)
+            self._model = _build_model([self._docs[c].tokens for c in self._order]) if self._order else None
+            self._rows = {}
+            self._stale = False
+        if len(self._rows) != len(self._order):
+            self._rows = {cid: i for i, cid in enumerate(self._order)}
+        return self._model, self._order, self._rows
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Save to a new folder, then switch ``CURRENT`` to it; the old copy is removed last."""
+        if self.directory is None:
+            return
+        with self._lock:
+            if not self._unsaved:
+                return
+            model, _, _ = self._current_model()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            generation = f"gen-{uuid.uuid4().hex[:12]}"
+            target = self.directory / generation
+            target.mkdir()
+            if model is not None:
+                model.save(str(target), show_progress=False)
+            with (target / _DOCS).open("w", encoding="utf-8") as out:
+                for cid in self._order:
+                    d = self._docs[cid]
+                    record = [d.chunk_id, d.article_id, d.source, d.published_at, d.tokens]
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            _write_atomically(self.directory / _CURRENT, generation)
+            for old in self.directory.glob("gen-*"):
+                if old.name != generation:
+                    shutil.rmtree(old, ignore_errors=True)
+            self._unsaved = False
+
+    @classmethod
+    def load(cls, directory: Path) -> SparseIndex | None:
+        """The saved index, or None when there is none or it cannot be read."""
+        try:
+            generation = (directory / _CURRENT).read_text(encoding="utf-8").strip()
+            folder = directory / generation
+            docs = []
+            with (folder / _DOCS).open(encoding="utf-8") as lines:
+                for line in lines:
+                    cid, aid, source, published_at, tokens = json.loads(line)
+                    docs.append(SparseDoc(cid, aid, tuple(tokens), source, published_at))
+            model = bm25s.BM25.load(str(folder), mmap=True, show_progress=False) if docs else None
+        except (OSError, ValueError, KeyError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("sparse index at %s is unreadable (%s); it will be rebuilt", directory, exc)
+            return None
+        index = cls(directory, docs)
+        index._order = [d.chunk_id for d in docs]
+        index._model = model
+        index._stale = index._order != sorted(index._order)
+        index._unsaved = False
+        return index
+
+
+def _build_model(tokens: Sequence[Sequence[str]]) -> bm25s.BM25:
+    model = bm25s.BM25()
+    model.index([list(t) for t in tokens], show_progress=False)
+    return model
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

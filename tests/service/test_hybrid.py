@@ -1,0 +1,118 @@
+"""Hybrid retrieval with real parts: on-disk Chroma, the saved BM25 index and the real MiniLM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.articles import Article
+from index.embedding import Embedder
+from index.ingest import ChunkingPolicy, ingest_articles
+from index.store import ArticleStore, open_client
+from service.retrieval import FusionWeights, HybridRetriever, RetrievalMode
+from service.settings import Settings
+
+MAKERS = ["Volvo", "Ford", "Toyota", "Honda", "Kia", "Renault", "Fiat", "Skoda", "Mazda", "Subaru", "Nissan", "Opel"]
+PARTS = [
+    "brake sensor",
+    "airbag inflator",
+    "fuel pump",
+    "seat belt",
+    "steering column",
+    "rear camera",
+    "door latch",
+    "wiper motor",
+    "battery pack",
+    "headlamp",
+    "gear shifter",
+    "tyre valve",
+]
+# Twelve near-identical recall stories that differ in maker, part and number of cars: to MiniLM they
+# are one topic, so only the exact number in the question tells them apart.
+RECALLS = [
+    Article(
+        id=f"recall-{i}",
+        title=f"{maker} recalls cars",
+        text=f"{maker} is recalling {(i * 7919) % 90000 + 10000:,} cars because of a faulty {part}, the company "
+        "said on Tuesday. Owners will be contacted by letter and repairs are free.",
+        source="Example Wire",
+        lang="en",
+    )
+    for i, (maker, part) in enumerate(zip(MAKERS, PARTS, strict=True))
+]
+
+
+def _question(article: Article) -> str:
+    cars = article.text.split(" is recalling ")[1].split(" cars")[0]
+    return f"Which carmaker is recalling {cars} cars?"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> ArticleStore:
+    root = tmp_path_factory.mktemp("hybrid")
+    store = ArticleStore(open_client(root / "chroma"), "hybrid", root / "bm25")
+    ingest_articles(RECALLS, store, embedder, ChunkingPolicy(128, 32))
+    return store
+
+
+def _retriever(store: ArticleStore, embedder: Embedder, mode: RetrievalMode) -> HybridRetriever:
+    from llama_index.core import VectorStoreIndex
+
+    index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embedder.model)
+    return HybridRetriever(index, store, embedder.model, mode, FusionWeights())
+
+
+def _first(retriever: HybridRetriever, question: str) -> str:
+    return str(retriever.retrieve(question, 20)[0].node.metadata["article_id"])
+
+
+def test_number_questions_that_dense_misses_hybrid_finds(store: ArticleStore, embedder: Embedder) -> None:
+    dense = _retriever(store, embedder, "dense")
+    hybrid = _retriever(store, embedder, "hybrid")
+    dense_right = sum(_first(dense, _question(a)) == a.id for a in RECALLS)
+    hybrid_right = sum(_first(hybrid, _question(a)) == a.id for a in RECALLS)
+    assert hybrid_right == len(RECALLS)
+    assert dense_right <= len(RECALLS) - 3  # measured: MiniLM puts the right story first for 6 of 12
+
+
+def test_every_candidate_carries_its_cosine_and_bm25_score(store: ArticleStore, embedder: Embedder) -> None:
+    question = _question(RECALLS[3])
+    dense = {c.node.node_id: c.cosine for c in _retriever(store, embedder, "dense").retrieve(question, 20)}
+    found = _retriever(store, embedder, "hybrid").retrieve(question, 20)
+    assert found[0].bm25 > 0
+    for candidate in found:  # BM25-only hits get their cosine from the stored vector: the same number
+        assert candidate.cosine == pytest.approx(dense[candidate.node.node_id], abs=1e-4)
+
+
+def test_sparse_mode_ranks_by_bm25_alone(store: ArticleStore, embedder: Embedder) -> None:
+    found = _retriever(store, embedder, "sparse").retrieve("faulty wiper motor", 5)
+    assert found[0].node.metadata["article_id"] == "recall-7"
+    assert [c.bm25 for c in found] == sorted((c.bm25 for c in found), reverse=True)
+
+
+def test_bm25_weight_zero_leaves_the_dense_order(store: ArticleStore, embedder: Embedder) -> None:
+    question = _question(RECALLS[0])
+    dense = [c.node.node_id for c in _retriever(store, embedder, "dense").retrieve(question, 12)]
+    silenced = HybridRetriever(
+        _retriever(store, embedder, "dense").index, store, embedder.model, "hybrid", FusionWeights(sparse=0.0)
+    )
+    assert [c.node.node_id for c in silenced.retrieve(question, 12)][: len(dense)] == dense
+
+
+def test_the_engine_retrieves_hybrid_by_default(tmp_path: Path, embedder: Embedder) -> None:
+    from service.components import build_components, build_engine
+    from tests.service.fakes import ScriptedLLM
+
+    settings = Settings(data_dir=tmp_path)
+    components = build_components(settings)
+    ingest_articles(RECALLS, components.store, embedder, ChunkingPolicy(128, 32))
+    engine = build_engine(components, llm=ScriptedLLM())
+    for article in RECALLS:
+        assert engine.find_passages(_question(article), 1)[0].article.article.id == article.id
+
+
+@pytest.mark.parametrize("mode", ["bm25", "", "Hybrid"])
+def test_unknown_retrieval_mode_is_rejected(mode: str) -> None:
+    with pytest.raises(ValueError):
+        Settings(retrieval_mode=mode)  # type: ignore[arg-type]
