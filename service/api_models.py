@@ -45,6 +45,7 @@ class CitationOut(BaseModel):
 class Timings(BaseModel):
     retrieve: float
     generate: float
+    verify: float = Field(0.0, description="Checking the answer's sentences against their sources.")
     total: float
 
 

@@ -48,6 +48,7 @@ MIN_SUPPORT = 0.5  # share of a sentence's new words that its source must contai
 MIN_SIMILARITY = 0.7  # cosine (MiniLM) to a source sentence that lets a paraphrase count as backed
 
 Similarity = Callable[[str, int], float]  # (answer sentence, source index) -> cosine similarity
+Judge = Callable[[str, Sequence[str]], bool]  # (answer sentence, its backing sources' texts) -> backed?
 _STEM = 5  # compare words by their first letters, so "alleged" matches "allegedly"
 
 
@@ -221,9 +222,15 @@ class SentenceSimilarity:
 
 
 def resolve_citations(
-    answer: str, question: str, sources: Sequence[str], similarity: Similarity | None = None
+    answer: str,
+    question: str,
+    sources: Sequence[str],
+    similarity: Similarity | None = None,
+    judge: Judge | None = None,
 ) -> CitedAnswer:
-    """Check each answer sentence against ``sources`` and keep only what they back, with markers."""
+    """Check each answer sentence against ``sources`` and keep only what they back, with markers.
+
+    ``judge``, when given, has the last word on a sentence the lexical check passed (service.judge)."""
     checker = SupportChecker(question, sources, similarity)
     kept: list[SupportedSentence] = []
     order: list[int] = []
@@ -235,6 +242,8 @@ def resolve_citations(
         if not text or _is_meta(text):
             continue
         backing = checker.backing(text, hinted)
+        if backing and judge is not None and not judge(text, [sources[s] for s in backing]):
+            backing = []
         if not backing:
             checked.append(CheckedSentence(text=text, markers=[], supported=False))
             continue

@@ -12,6 +12,7 @@ from index.embedding import Embedder, load_embedder
 from index.ingest import ChunkingPolicy
 from index.store import ArticleStore, open_client
 from service.engine import CitewireQueryEngine
+from service.judge import ClaimJudge
 from service.llm import build_llm
 from service.retrieval import FusionWeights, HybridRetriever
 from service.settings import Settings
@@ -56,6 +57,7 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
     )
     return CitewireQueryEngine(
         retriever=retriever,
+        judge=ClaimJudge(llm) if settings.judge_claims else None,
         store=components.store,
         llm=llm,
         embed_model=components.embedder.model,

@@ -30,6 +30,7 @@ from service.citations import (
     resolve_citations,
 )
 from service.guard import neutralise
+from service.judge import ClaimJudge
 from service.retrieval import Candidate, HybridRetriever
 
 _CANDIDATES_PER_RESULT = 5  # dense candidates fetched per passage kept, for the lexical re-rank
@@ -80,6 +81,7 @@ class CitewireQueryEngine(CustomQueryEngine):
     store: ArticleStore
     llm: LLM
     embed_model: BaseEmbedding  # the index's model, reused to compare answer and source sentences
+    judge: ClaimJudge | None = None  # None: lexical and embedding checks only
     top_k: int = 4
     min_relevance: float = 0.2
     max_answer_tokens: int = 256
@@ -112,9 +114,12 @@ class CitewireQueryEngine(CustomQueryEngine):
         raw = (response.message.content or "").strip()
         if looks_like_refusal(raw):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
-        cited = resolve_citations(raw, question, shown, SentenceSimilarity(self.embed_model, shown))
+        verify_started = time.perf_counter()
+        judge = self.judge.backs if self.judge is not None else None
+        cited = resolve_citations(raw, question, shown, SentenceSimilarity(self.embed_model, shown), judge)
+        verify_ms = (time.perf_counter() - verify_started) * 1000
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
-            return self._abstain(retrieved, retrieve_ms, generate_ms, started)
+            return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
         citations = [_citation(n, relevant[src], cited, question) for n, src in enumerate(cited.cited, start=1)]
         cited_articles = {c.passage.article.article.id: c.passage.article.article.text for c in citations}
         return Answer(
@@ -122,7 +127,7 @@ class CitewireQueryEngine(CustomQueryEngine):
             abstained=False,
             citations=citations,
             retrieved=retrieved,
-            timings_ms=_timings(retrieve_ms, generate_ms, started),
+            timings_ms=_timings(retrieve_ms, generate_ms, started, verify_ms),
             sentences=cited.checked,
         )
 
@@ -142,13 +147,15 @@ class CitewireQueryEngine(CustomQueryEngine):
         )
         return template.format_messages(sources=sources, question=question)
 
-    def _abstain(self, retrieved: list[Passage], retrieve_ms: float, generate_ms: float, started: float) -> Answer:
+    def _abstain(
+        self, retrieved: list[Passage], retrieve_ms: float, generate_ms: float, started: float, verify_ms: float = 0.0
+    ) -> Answer:
         return Answer(
             text=load_prompt("abstain"),
             abstained=True,
             citations=[],
             retrieved=retrieved,
-            timings_ms=_timings(retrieve_ms, generate_ms, started),
+            timings_ms=_timings(retrieve_ms, generate_ms, started, verify_ms),
         )
 
 
@@ -185,6 +192,7 @@ def _origin(stored: StoredArticle) -> str:
     return ", ".join(parts)
 
 
-def _timings(retrieve_ms: float, generate_ms: float, started: float) -> dict[str, float]:
+def _timings(retrieve_ms: float, generate_ms: float, started: float, verify_ms: float = 0.0) -> dict[str, float]:
     total = (time.perf_counter() - started) * 1000
-    return {"retrieve": round(retrieve_ms, 2), "generate": round(generate_ms, 2), "total": round(total, 2)}
+    parts = {"retrieve": retrieve_ms, "generate": generate_ms, "verify": verify_ms, "total": total}
+    return {name: round(ms, 2) for name, ms in parts.items()}

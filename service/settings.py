@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         description="Cosine similarity below which a retrieved chunk counts as irrelevant; "
         "if no chunk reaches it, Citewire abstains without calling the model.",
     )
+    judge_claims: bool = Field(
+        True,
+        description="Ask the LLM, in a second short call per answer sentence, whether the cited text "
+        "states the sentence; sentences it calls false or unmentioned are dropped.",
+    )
     max_question_chars: int = Field(2000, ge=10, le=100_000)
     max_answer_tokens: int = Field(256, ge=16, le=4096)
 

@@ -9,20 +9,27 @@ from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_completion_callback
 from pydantic import Field
 
+JUDGE_MARK = "Claim:"  # only the claim judge's prompt (prompts/judge_user.txt) has it
+
 
 class ScriptedLLM(CustomLLM):
-    """Answers every prompt with ``reply`` and records the prompts it was given."""
+    """Answers every question prompt with ``reply`` and every claim-judge prompt with ``verdict``,
+    recording each kind separately (``prompts`` holds the question prompts only)."""
 
     reply: str = "NOT IN SOURCES"
+    verdict: str = "true"
     prompts: list[str] = Field(default_factory=list)
+    judge_prompts: list[str] = Field(default_factory=list)
 
     @property
     def calls(self) -> int:
         return len(self.prompts)
 
-    def script(self, reply: str) -> None:
+    def script(self, reply: str, verdict: str = "true") -> None:
         self.reply = reply
+        self.verdict = verdict
         self.prompts.clear()
+        self.judge_prompts.clear()
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -30,6 +37,9 @@ class ScriptedLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        if JUDGE_MARK in prompt:
+            self.judge_prompts.append(prompt)
+            return CompletionResponse(text=self.verdict)
         self.prompts.append(prompt)
         return CompletionResponse(text=self.reply)
 

@@ -94,9 +94,10 @@ def test_answer_carries_markers_backed_by_exact_quotes(client: TestClient, api: 
     assert len(body["citations"]) == 1
     assert "FT" in body["citations"][0]["quote"]
     _assert_citations_match_articles(client, body)
-    assert set(body["timings_ms"]) == {"retrieve", "generate", "total"}
+    assert set(body["timings_ms"]) == {"retrieve", "generate", "verify", "total"}
     assert body["timings_ms"]["total"] >= body["timings_ms"]["retrieve"] >= 0
     assert api.llm.calls == 1
+    assert len(api.llm.judge_prompts) == 1  # one second opinion per kept sentence
 
 
 def test_the_prompt_holds_numbered_sources_and_the_question(client: TestClient, api: Api) -> None:
@@ -383,6 +384,32 @@ def test_per_sentence_support_flags_the_unbacked_sentence(client: TestClient, ap
     assert [(s["supported"], s["citations"]) for s in body["sentences"]] == [(True, [1]), (False, [])]
     assert "Jack Ma" not in body["answer"]
     assert "Jack Ma" in body["sentences"][1]["text"]
+
+
+def test_the_judge_sees_the_claim_and_the_cited_passage(client: TestClient, api: Api) -> None:
+    api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1].")
+    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    (judged,) = api.llm.judge_prompts
+    assert "Claim: Donald Trump met Chinese President Xi Jinping in South Korea." in judged
+    passage = " ".join(body["citations"][0]["quote"].split())
+    assert passage in " ".join(judged.split())
+
+
+@pytest.mark.parametrize("verdict", ["false", "unmentioned", "Not mentioned.", "FALSE - the text says otherwise"])
+def test_a_sentence_the_judge_rejects_is_not_passed_on(client: TestClient, api: Api, verdict: str) -> None:
+    """Every word is in the passage, but the judge says the passage does not state it: abstain."""
+    api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1].", verdict=verdict)
+    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    assert body["abstained"] is True
+    assert body["citations"] == []
+
+
+@pytest.mark.parametrize("verdict", ["true", "True.", "I think so", ""])
+def test_a_judge_reply_that_is_not_a_rejection_keeps_the_sentence(client: TestClient, api: Api, verdict: str) -> None:
+    api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1].", verdict=verdict)
+    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    assert body["abstained"] is False
+    assert [s["supported"] for s in body["sentences"]] == [True]
 
 
 def test_quotes_are_narrowed_to_the_backing_sentence(client: TestClient, api: Api) -> None:
