@@ -115,7 +115,7 @@ class CitewireQueryEngine(CustomQueryEngine):
         if looks_like_refusal(raw):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
         verify_started = time.perf_counter()
-        judge = self.judge.backs if self.judge is not None else None
+        judge = self.judge.for_question(question).backs if self.judge is not None else None
         cited = resolve_citations(raw, question, shown, SentenceSimilarity(self.embed_model, shown), judge)
         verify_ms = (time.perf_counter() - verify_started) * 1000
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on

@@ -2,11 +2,17 @@
 
 Lexical checks pass a sentence whose words are all in the source but whose meaning is not ("Serena
 Williams won the 2019 U.S. Open" from "Serena Williams lost to Bianca Andreescu in the 2019 U.S. Open
-final"). So the same local model is asked, in a separate short call, whether the claim is true, false
-or not mentioned according to the cited passages. Asked "does the text support this? yes/no", the
-1.5B default model said yes to every claim; the three-way question separates them (measured on RGB,
-docs/EVALUATION.md). An answer it does not understand keeps the sentence: the lexical check already
-passed it, and a garbled verdict is no evidence against it.
+final"). So the same local model is asked two short questions about the cited passages:
+
+1. whether the claim is true, false or not mentioned according to them (asked "does the text support
+   this? yes/no", the 1.5B default model said yes to every claim; the three-way question separates);
+2. only if that says false or unmentioned: the question itself, answered from those passages alone
+   in a few copied words ("not stated" if they do not answer it).
+
+A sentence is rejected when the first says no and the second does not name what the sentence says.
+Either check alone, on this small model, also rejected right answers now and then (measured on RGB and
+RealTime QA, docs/EVALUATION.md); two independent noes are rarely both wrong. A reply the code cannot
+read counts as no objection: the lexical check already passed the sentence.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import LLM
 
 from prompts import load_prompt
+from service.evaluation.metrics import normalize_answer
 
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
+_NOT_STATED = ("not stated", "not mentioned", "text does not", "unknown")
 
 
 class Verdict(StrEnum):
@@ -39,21 +47,56 @@ def parse_verdict(reply: str) -> Verdict:
     return Verdict(word) if word in (Verdict.TRUE, Verdict.FALSE) else Verdict.UNCLEAR
 
 
-class ClaimJudge:
-    """Asks the LLM whether the passages state a claim; ``backs`` is what the verifier calls."""
+def names_the_claim(extracted: str, claim: str) -> bool:
+    """Whether a short extracted answer is what the claim says (its words all occur in the claim)."""
+    lowered = extracted.strip().lower()
+    words = normalize_answer(extracted).split()
+    if not words or any(lowered.startswith(p) for p in _NOT_STATED):
+        return False
+    claim_words = set(normalize_answer(claim).split())
+    return all(w in claim_words for w in words[:6])
 
-    def __init__(self, llm: LLM, max_tokens: int = 4) -> None:
+
+class ClaimJudge:
+    """Asks the LLM about claims against their cited passages; see the module docstring."""
+
+    def __init__(self, llm: LLM, max_tokens: int = 24) -> None:
         self._llm = llm
         self._max_tokens = max_tokens
 
-    def verdict(self, claim: str, passages: Sequence[str]) -> Verdict:
-        text = "\n\n".join(" ".join(p.split()) for p in passages)
+    def _ask(self, prompt: str, max_tokens: int, **fields: str) -> str:
         messages = [
-            ChatMessage(role=MessageRole.SYSTEM, content=load_prompt("judge_system")),
-            ChatMessage(role=MessageRole.USER, content=load_prompt("judge_user").format(passages=text, claim=claim)),
+            ChatMessage(role=MessageRole.SYSTEM, content=load_prompt(f"{prompt}_system")),
+            ChatMessage(role=MessageRole.USER, content=load_prompt(f"{prompt}_user").format(**fields)),
         ]
-        response = self._llm.chat(messages, max_tokens=self._max_tokens)
-        return parse_verdict(response.message.content or "")
+        return self._llm.chat(messages, max_tokens=max_tokens).message.content or ""
+
+    def verdict(self, claim: str, passages: Sequence[str]) -> Verdict:
+        return parse_verdict(self._ask("judge", 4, passages=_joined(passages), claim=claim))
+
+    def extract(self, question: str, passages: Sequence[str]) -> str:
+        return self._ask("judge_extract", self._max_tokens, passages=_joined(passages), question=question).strip()
+
+    def for_question(self, question: str) -> QuestionJudge:
+        return QuestionJudge(self, question)
+
+
+class QuestionJudge:
+    """The judge for one question's answer: ``backs(claim, passages)`` is what the verifier calls."""
+
+    def __init__(self, judge: ClaimJudge, question: str) -> None:
+        self._judge = judge
+        self._question = question
+        self._extracted: dict[tuple[str, ...], str] = {}  # one extraction per set of passages
 
     def backs(self, claim: str, passages: Sequence[str]) -> bool:
-        return self.verdict(claim, passages) in (Verdict.TRUE, Verdict.UNCLEAR)
+        if self._judge.verdict(claim, passages) in (Verdict.TRUE, Verdict.UNCLEAR):
+            return True
+        key = tuple(passages)
+        if key not in self._extracted:
+            self._extracted[key] = self._judge.extract(self._question, passages)
+        return names_the_claim(self._extracted[key], claim)
+
+
+def _joined(passages: Sequence[str]) -> str:
+    return "\n\n".join(" ".join(p.split()) for p in passages)

@@ -67,6 +67,11 @@ class LlamaCppChat(CustomLLM):
         )
 
     def _request(self, messages: Sequence[ChatMessage], stream: bool, **kwargs: Any) -> Any:
+        # Forget the previous prompt: reusing its cached prefix evaluates the rest in different batch
+        # shapes, which shifts the floats enough to change greedy output, so the same question could
+        # get a different answer depending on what was asked before. Re-reading the short shared
+        # system prompt costs ~0.3 s at most.
+        self._llama.reset()
         return self._llama.create_chat_completion(
             messages=[{"role": m.role.value, "content": m.content or ""} for m in messages],
             max_tokens=kwargs.get("max_tokens", self.max_tokens),

@@ -128,6 +128,7 @@ class BaselineEngine:
             timings_ms={
                 "retrieve": round((retrieved_at - started) * 1000, 2),
                 "generate": round((done - retrieved_at) * 1000, 2),
+                "verify": 0.0,  # the stock engine does not check its answers
                 "total": round((done - started) * 1000, 2),
             },
             unresolved_markers=unresolved,

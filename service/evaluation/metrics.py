@@ -209,7 +209,8 @@ def summarise(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
     Averages are macro (per question) over the questions where the metric applies; ``n_*``
     fields say how many that was. Generation latency is over questions where the model was
-    called (generate > 0): a gated abstention is not a generation.
+    called (generate > 0), verification latency over questions that were checked (verify > 0):
+    a gated abstention is neither.
     """
     scores = [r.get("scores", {}) for r in results]
     timings = [r.get("timings_ms", {}) for r in results]
@@ -237,9 +238,9 @@ def summarise(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     summary["citations"] = sum(len(r.get("citations") or []) for r in results)
     summary["quote_mismatches"] = sum(int(s.get("quote_mismatches") or 0) for s in scores)
     summary["unresolved_markers"] = sum(int(s.get("unresolved_markers") or 0) for s in scores)
-    for phase in ("total", "retrieve", "generate"):
+    for phase in ("total", "retrieve", "generate", "verify"):
         values = [float(t[phase]) for t in timings if t.get(phase) is not None]
-        if phase == "generate":
+        if phase in ("generate", "verify"):
             values = [v for v in values if v > 0]
         for q in (50, 95):
             value = percentile(values, q)

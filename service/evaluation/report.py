@@ -49,6 +49,7 @@ HEADLINE: list[tuple[str, str, str]] = [
     ("latency_retrieve_p50_ms", "latency retrieve p50 (ms)", "ms"),
     ("latency_generate_p50_ms", "latency generate p50 (ms)", "ms"),
     ("latency_generate_p95_ms", "latency generate p95 (ms)", "ms"),
+    ("latency_verify_p50_ms", "latency verify p50 (ms)", "ms"),
 ]
 COLOURS = ["#2b6cb0", "#dd6b20", "#2f855a", "#805ad5"]
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")

@@ -74,7 +74,7 @@ def test_eval_both_engines_on_a_realtimeqa_slice(
         assert "error" not in r, r["error"]
         assert all(set(c) == CITATION_KEYS for c in r["citations"])
         assert {"hit@1", "hit@5", "hit@10", "rr@10", "answer_f1", "citation_recall"} <= set(r["scores"])
-        assert set(r["timings_ms"]) == {"retrieve", "generate", "total"}
+        assert set(r["timings_ms"]) == {"retrieve", "generate", "verify", "total"}
     for engine in ("citewire", "baseline"):
         mine = [r for r in results if r["engine"] == engine]
         assert sum(r["gold"]["expect_abstain"] for r in mine) == 1  # one question's gold was held out

@@ -10,14 +10,17 @@ from llama_index.core.llms.callbacks import llm_completion_callback
 from pydantic import Field
 
 JUDGE_MARK = "Claim:"  # only the claim judge's prompt (prompts/judge_user.txt) has it
+EXTRACT_MARK = "Answer with a few words copied from the text"  # prompts/judge_extract_user.txt
 
 
 class ScriptedLLM(CustomLLM):
-    """Answers every question prompt with ``reply`` and every claim-judge prompt with ``verdict``,
-    recording each kind separately (``prompts`` holds the question prompts only)."""
+    """Answers every question prompt with ``reply``, the claim judge's true/false prompt with ``verdict``
+    and its extraction prompt with ``extracted``; ``prompts`` holds the question prompts only, the
+    judge's two kinds go to ``judge_prompts``."""
 
     reply: str = "NOT IN SOURCES"
     verdict: str = "true"
+    extracted: str = "not stated"
     prompts: list[str] = Field(default_factory=list)
     judge_prompts: list[str] = Field(default_factory=list)
 
@@ -25,9 +28,10 @@ class ScriptedLLM(CustomLLM):
     def calls(self) -> int:
         return len(self.prompts)
 
-    def script(self, reply: str, verdict: str = "true") -> None:
+    def script(self, reply: str, verdict: str = "true", extracted: str = "not stated") -> None:
         self.reply = reply
         self.verdict = verdict
+        self.extracted = extracted
         self.prompts.clear()
         self.judge_prompts.clear()
 
@@ -37,9 +41,9 @@ class ScriptedLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        if JUDGE_MARK in prompt:
+        if JUDGE_MARK in prompt or EXTRACT_MARK in prompt:
             self.judge_prompts.append(prompt)
-            return CompletionResponse(text=self.verdict)
+            return CompletionResponse(text=self.verdict if JUDGE_MARK in prompt else self.extracted)
         self.prompts.append(prompt)
         return CompletionResponse(text=self.reply)
 

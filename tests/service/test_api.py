@@ -97,7 +97,7 @@ def test_answer_carries_markers_backed_by_exact_quotes(client: TestClient, api: 
     assert set(body["timings_ms"]) == {"retrieve", "generate", "verify", "total"}
     assert body["timings_ms"]["total"] >= body["timings_ms"]["retrieve"] >= 0
     assert api.llm.calls == 1
-    assert len(api.llm.judge_prompts) == 1  # one second opinion per kept sentence
+    assert len(api.llm.judge_prompts) == 1  # the judge agreed at once: one extra call
 
 
 def test_the_prompt_holds_numbered_sources_and_the_question(client: TestClient, api: Api) -> None:
@@ -397,11 +397,19 @@ def test_the_judge_sees_the_claim_and_the_cited_passage(client: TestClient, api:
 
 @pytest.mark.parametrize("verdict", ["false", "unmentioned", "Not mentioned.", "FALSE - the text says otherwise"])
 def test_a_sentence_the_judge_rejects_is_not_passed_on(client: TestClient, api: Api, verdict: str) -> None:
-    """Every word is in the passage, but the judge says the passage does not state it: abstain."""
+    """Every word is in the passage, but both of the judge's questions say no: abstain."""
     api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1].", verdict=verdict)
     body = _ask(client, "Who did Donald Trump meet in South Korea?")
     assert body["abstained"] is True
     assert body["citations"] == []
+    assert len(api.llm.judge_prompts) == 2
+
+
+def test_the_judges_extraction_can_overrule_its_verdict(client: TestClient, api: Api) -> None:
+    api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1].", "unmentioned", "Xi Jinping")
+    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    assert body["abstained"] is False
+    assert "Question: Who did Donald Trump meet in South Korea?" in api.llm.judge_prompts[1]
 
 
 @pytest.mark.parametrize("verdict", ["true", "True.", "I think so", ""])

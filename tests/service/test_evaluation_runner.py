@@ -112,7 +112,7 @@ def test_citewire_results_have_the_documented_shape_and_exact_quotes(components:
     scores = bridge["scores"]
     assert (scores["hit@1"], scores["answer_contains"], scores["citation_precision"]) == (True, True, 1.0)
     assert scores["quote_mismatches"] == 0
-    assert set(bridge["timings_ms"]) == {"retrieve", "generate", "total"}
+    assert set(bridge["timings_ms"]) == {"retrieve", "generate", "verify", "total"}
     assert harbour["gold"]["expect_abstain"] is True
     assert harbour["scores"]["hit@1"] is None  # its gold article is not in the corpus
     json.dumps(results)  # every result is plain JSON

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from service.citations import resolve_citations
-from service.judge import ClaimJudge, Verdict, parse_verdict
-from tests.service.fakes import ScriptedLLM
+from service.judge import ClaimJudge, Verdict, names_the_claim, parse_verdict
+from tests.service.fakes import JUDGE_MARK, ScriptedLLM
 
 
 @pytest.mark.parametrize(
@@ -41,10 +41,50 @@ def test_the_judge_is_asked_about_one_claim_against_the_passages() -> None:
 
 
 @pytest.mark.parametrize(
-    ("verdict", "backs"), [("true", True), ("huh", True), ("false", False), ("unmentioned", False)]
+    ("extracted", "claim", "names"),
+    [
+        ("Andy Murray", "Andy Murray won in 2013.", True),
+        ("andy murray.", "Andy Murray won in 2013.", True),
+        ("Andy Murray", "Novak Djokovic won in 2013.", False),
+        ("not stated", "Novak Djokovic won in 2013.", False),
+        ("Not stated.", "Not stated is a phrase.", False),
+        ("", "Anything.", False),
+        ("the", "Anything.", False),  # nothing left after normalisation
+    ],
 )
-def test_backs_rejects_only_false_and_unmentioned(verdict: str, backs: bool) -> None:
-    assert ClaimJudge(ScriptedLLM(verdict=verdict)).backs("A claim.", ["A text."]) is backs
+def test_names_the_claim(extracted: str, claim: str, names: bool) -> None:
+    assert names_the_claim(extracted, claim) is names
+
+
+@pytest.mark.parametrize(
+    ("verdict", "extracted", "backs", "calls"),
+    [
+        ("true", "anything", True, 1),  # a yes is enough: no second question
+        ("huh", "anything", True, 1),  # an unreadable verdict is no objection
+        ("false", "not stated", False, 2),
+        ("unmentioned", "Djokovic", False, 2),
+        ("unmentioned", "Andy Murray", True, 2),  # the second opinion overrules a lone no
+    ],
+)
+def test_a_claim_is_rejected_only_when_both_opinions_say_no(
+    verdict: str, extracted: str, backs: bool, calls: int
+) -> None:
+    llm = ScriptedLLM(verdict=verdict, extracted=extracted)
+    judge = ClaimJudge(llm).for_question("Who won in 2013?")
+    assert judge.backs("Andy Murray won in 2013.", ["Andy Murray won in 2013."]) is backs
+    assert len(llm.judge_prompts) == calls
+    assert llm.prompts == []
+
+
+def test_the_extraction_is_asked_once_per_set_of_passages() -> None:
+    llm = ScriptedLLM(verdict="unmentioned", extracted="not stated")
+    judge = ClaimJudge(llm).for_question("Who won?")
+    judge.backs("A won.", ["Text one."])
+    judge.backs("B won.", ["Text one."])
+    judge.backs("C won.", ["Text two."])
+    extractions = [p for p in llm.judge_prompts if JUDGE_MARK not in p]
+    assert len(extractions) == 2
+    assert "Question: Who won?" in extractions[0]
 
 
 def test_the_verifier_asks_the_judge_only_about_lexically_backed_sentences() -> None:
