@@ -6,7 +6,7 @@ STAMP := $(VENV)/.citewire-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench bench-retrieval clean
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ test: lint
 bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.query
+
+# Needs ../shared/eval/realtimeqa; indexes its 2,099 articles once (~16 min), then ~1 min a run.
+bench-retrieval: install
+	$(BIN)/python -m bench.retrieval
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache

@@ -2,7 +2,9 @@
 
 For each development question the retriever ranks chunks; the ranking is reduced to distinct
 articles and scored against the question's gold article ids (hit@1, hit@5, hit@10, MRR@10), with
-per-query latency, all modes from one run over the same store. Extra hybrid rows try other BM25
+per-query latency, all modes from one run over the same store. ``answer@5`` is a second view: whether
+one of the first five articles contains an accepted answer (normalised text), since the corpus's
+other articles are search results for the same quiz and often carry the answer too. Extra hybrid rows try other BM25
 weights in the fusion (``--sparse-weights``), which is how the default weight was chosen.
 
     python -m bench.retrieval                       # all 196 questions, ~13 min to index on first run
@@ -34,9 +36,10 @@ from bench.common import (
 )
 from index.ingest import ingest_articles
 from index.loaders import load_file
+from index.store import ArticleStore
 from service.components import build_components
 from service.evaluation.dataset import EvalQuestion, load_questions
-from service.evaluation.metrics import hit_at_k, ranked_articles, reciprocal_rank
+from service.evaluation.metrics import hit_at_k, normalize_answer, ranked_articles, reciprocal_rank
 from service.retrieval import FusionWeights, HybridRetriever, RetrievalMode
 from service.runtime import configure_for_serving
 from service.settings import default_cache_dir
@@ -86,14 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for label, mode, weights in configs:
         retriever = HybridRetriever(components.index, components.store, components.embedder.model, mode, weights)
         retriever.retrieve("warm-up question about the news", DEPTH)
-        scores = _run(retriever, questions, label)
-        rows.append([label, *(scores[m] for m in ("hit@1", "hit@5", "hit@10", "mrr@10")), *scores["latency"]])
+        scores = _run(retriever, questions, label, components.store)
+        metrics = ("hit@1", "hit@5", "hit@10", "mrr@10", "answer@5")
+        rows.append([label, *(scores[m] for m in metrics), *scores["latency"]])
         payload[label] = scores
-    dense_hit5 = rows[0][2]
+    dense_hit5 = rows[0][2]  # columns: label, hit@1, hit@5, ...
     print()
     print(
         format_table(
-            ["retriever", "hit@1", "hit@5", "hit@10", "MRR@10", "p50 ms", "p95 ms", "hit@5 / dense"],
+            ["retriever", "hit@1", "hit@5", "hit@10", "MRR@10", "answer@5", "p50 ms", "p95 ms", "hit@5 / dense"],
             [[*r, r[2] / dense_hit5 if dense_hit5 else None] for r in rows],
         )
     )
@@ -112,8 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run(retriever: HybridRetriever, questions: Sequence[EvalQuestion], label: str) -> dict[str, Any]:
+def _run(
+    retriever: HybridRetriever, questions: Sequence[EvalQuestion], label: str, store: ArticleStore
+) -> dict[str, Any]:
     hits: dict[int, list[bool]] = {1: [], 5: [], 10: []}
+    answer_hits: list[bool] = []
     rr: list[float] = []
     latency: list[float] = []
     for q in tqdm(questions, desc=label, unit="q"):
@@ -124,11 +131,15 @@ def _run(retriever: HybridRetriever, questions: Sequence[EvalQuestion], label: s
         for k in hits:
             hits[k].append(bool(hit_at_k(ranked, q.gold_article_ids, k)))
         rr.append(reciprocal_rank(ranked, q.gold_article_ids) or 0.0)
+        answers = [f" {a} " for a in map(normalize_answer, q.answers) if a]
+        texts = [f" {normalize_answer(s.article.text)} " for s in store.get_many(ranked[:5]).values()]
+        answer_hits.append(any(a in t for a in answers for t in texts))
     n = len(questions) or 1
     lat = summarize(latency)
     return {
         **{f"hit@{k}": round(sum(v) / n, 3) for k, v in hits.items()},
         "mrr@10": round(sum(rr) / n, 3),
+        "answer@5": round(sum(answer_hits) / n, 3),
         "latency": [lat["p50"], lat["p95"]],
         "latency_ms": lat,
     }

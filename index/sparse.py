@@ -26,6 +26,8 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from index.filters import ArticleFilter
+
 log = logging.getLogger(__name__)
 
 _CURRENT = "CURRENT"
@@ -112,20 +114,27 @@ class SparseIndex:
 
     # -- search -------------------------------------------------------------------------------
 
-    def search(self, query: str, k: int) -> SparseScores:
-        """The ``k`` chunks with the highest positive BM25 score for the query, best first."""
+    def search(self, query: str, k: int, where: ArticleFilter | None = None) -> SparseScores:
+        """The ``k`` chunks with the highest positive BM25 score for the query, best first.
+
+        With ``where``, chunks of other articles score 0 (bm25s's weight mask), so they never appear."""
         with self._lock:
             model, order, rows = self._current_model()
+            mask = self._mask(order, where) if where is not None and not where.empty else None
         if model is None:
             return SparseScores([], np.zeros(0), {})
         known = [t for t in (tokenize([query]) or [[]])[0] if t in model.vocab_dict]
         if not known:
             return SparseScores([], np.zeros(0), {})
-        scores = model.get_scores(known)
+        scores = model.get_scores(known, weight_mask=mask)
         k = min(k, len(scores))
         best = np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, dtype=int)
         ordered = sorted((int(i) for i in best if scores[i] > 0), key=lambda i: (-scores[i], i))
         return SparseScores([(order[i], float(scores[i])) for i in ordered], scores, rows)
+
+    def _mask(self, order: Sequence[str], where: ArticleFilter) -> np.ndarray:
+        docs = (self._docs[cid] for cid in order)
+        return np.fromiter((where.matches(d.article_id, d.source, d.published_at) for d in docs), dtype=float)
 
     def _current_model(self) -> tuple[bm25s.BM25 | None, list[str], dict[str, int]]:
         if self._stale:

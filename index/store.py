@@ -29,6 +29,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from index.articles import Article, chunk_search_text
 from index.chunking import Chunk
+from index.filters import published_day
 from index.sparse import SparseDoc, SparseIndex, tokenize
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,9 @@ def _node(article: Article, version: str, chunk: Chunk, embedding: Sequence[floa
         "title": article.title,
     }
     metadata.update({k: getattr(article, k) for k in ("source", "published_at", "lang") if getattr(article, k)})
+    day = published_day(article.published_at)
+    if day is not None:
+        metadata["published_day"] = day  # Chroma compares numbers only: date filters use this
     node = TextNode(
         id_=chunk_id(article.id, version, chunk.index),
         text=chunk.text,

@@ -103,7 +103,8 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
         limit = state.settings.max_question_chars
         if len(body.question) > limit:
             raise HTTPException(status_code=422, detail=f"question is longer than {limit} characters")
-        return to_query_response(state.engine.answer(body.question, body.top_k))
+        where = body.filters.to_filter() if body.filters is not None else None
+        return to_query_response(state.engine.answer(body.question, body.top_k, where))
 
     @app.get("/v1/articles", response_model=ArticleList, tags=["articles"])
     def list_articles(state: State) -> ArticleList:

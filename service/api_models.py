@@ -2,9 +2,58 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from index.articles import is_safe_id
+from index.filters import ArticleFilter
+
+_ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class QueryFilters(BaseModel):
+    """Which articles may answer: every field given must hold (AND); dates are inclusive days."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    source: str | None = Field(None, min_length=1, max_length=200, description="Exact source, e.g. 'cnn.com'.")
+    published_after: str | None = Field(None, pattern=_ISO_DAY, description="YYYY-MM-DD, inclusive.")
+    published_before: str | None = Field(None, pattern=_ISO_DAY, description="YYYY-MM-DD, inclusive.")
+    article_ids: list[str] | None = Field(None, min_length=1, max_length=1000, description="Only these articles.")
+
+    @field_validator("published_after", "published_before")
+    @classmethod
+    def _real_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a calendar date") from None
+        return value
+
+    @field_validator("article_ids")
+    @classmethod
+    def _safe_ids(cls, value: list[str] | None) -> list[str] | None:
+        bad = [i for i in value or [] if not is_safe_id(i)]
+        if bad:
+            raise ValueError(f"not an article id: {bad[0][:80]!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_dates(self) -> QueryFilters:
+        if self.published_after and self.published_before and self.published_after > self.published_before:
+            raise ValueError("published_after must not be later than published_before")
+        return self
+
+    def to_filter(self) -> ArticleFilter:
+        return ArticleFilter(
+            source=self.source,
+            published_after=date.fromisoformat(self.published_after) if self.published_after else None,
+            published_before=date.fromisoformat(self.published_before) if self.published_before else None,
+            article_ids=frozenset(self.article_ids) if self.article_ids is not None else None,
+        )
 
 
 class QueryRequest(BaseModel):
@@ -12,6 +61,7 @@ class QueryRequest(BaseModel):
 
     question: str = Field(min_length=1, max_length=100_000, description="The question, in plain language.")
     top_k: int | None = Field(None, ge=1, le=20, description="How many passages to retrieve (default from settings).")
+    filters: QueryFilters | None = Field(None, description="Restrict the search to some articles.")
 
     @field_validator("question")
     @classmethod

@@ -10,11 +10,14 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from index.filters import ArticleFilter
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -92,8 +95,13 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     if not question or len(question) > settings.max_question_chars:
         print(f"error: the question must have 1 to {settings.max_question_chars} characters", file=sys.stderr)
         return 2
+    try:
+        where = _filter_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     configure_for_serving()
-    answer = build_engine(build_components(settings)).answer(question, args.top_k)
+    answer = build_engine(build_components(settings)).answer(question, args.top_k, where)
     if args.json:
         from service.responses import to_query_response
 
@@ -106,6 +114,24 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         print(f"\n[{c.n}] {a.title} ({meta}) {a.id} chars {c.start}-{c.end}")
         print(f'    "{" ".join(c.quote.split())}"')
     return 0
+
+
+def _filter_from_args(args: argparse.Namespace) -> ArticleFilter | None:
+    """The --source/--after/--before/--article-id options, validated like the API's ``filters``."""
+    from service.api_models import QueryFilters
+
+    values = {
+        "source": args.source,
+        "published_after": args.after,
+        "published_before": args.before,
+        "article_ids": args.article_id,
+    }
+    if all(v is None for v in values.values()):
+        return None
+    try:
+        return QueryFilters(**values).to_filter()
+    except ValidationError as exc:
+        raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -275,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int)
     p.add_argument("--llm-model", help="profile (default, fast, tiny) or a .gguf path")
     p.add_argument("--json", action="store_true", help="print the /v1/query JSON")
+    p.add_argument("--source", help="only articles from this source (exact, e.g. cnn.com)")
+    p.add_argument("--after", metavar="YYYY-MM-DD", help="only articles published on or after this day")
+    p.add_argument("--before", metavar="YYYY-MM-DD", help="only articles published on or before this day")
+    p.add_argument("--article-id", action="append", help="only this article (repeat for several)")
     p.set_defaults(func=_cmd_ask)
 
     p = add("info", "show models, store size and counts")

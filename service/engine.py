@@ -18,6 +18,7 @@ from llama_index.core.llms import LLM
 from llama_index.core.prompts import ChatPromptTemplate
 from llama_index.core.query_engine import CustomQueryEngine
 
+from index.filters import ArticleFilter
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
 from service.acronyms import expand_acronyms
@@ -90,17 +91,19 @@ class CitewireQueryEngine(CustomQueryEngine):
         answer = self.answer(query_str)
         return Response(response=answer.text, metadata={"answer": answer})
 
-    def find_passages(self, question: str, top_k: int | None = None) -> list[Passage]:
-        """The top chunks of fully stored articles, by hybrid (dense + BM25) retrieval."""
+    def find_passages(
+        self, question: str, top_k: int | None = None, where: ArticleFilter | None = None
+    ) -> list[Passage]:
+        """The top chunks of fully stored articles (only those ``where`` allows), by hybrid retrieval."""
         k = top_k or self.top_k
-        found = self.retriever.retrieve(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES))
+        found = self.retriever.retrieve(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES), where)
         articles = self.store.get_many([c.node.metadata["article_id"] for c in found])
         passages = [p for c in found if (p := _passage(c, articles)) is not None]
         return passages[:k]
 
-    def answer(self, question: str, top_k: int | None = None) -> Answer:
+    def answer(self, question: str, top_k: int | None = None, where: ArticleFilter | None = None) -> Answer:
         started = time.perf_counter()
-        retrieved = self.find_passages(question, top_k)
+        retrieved = self.find_passages(question, top_k, where)
         retrieve_ms = (time.perf_counter() - started) * 1000
         # Gate on dense similarity first: a question unrelated to every article never reaches the model.
         relevant = [p for p in retrieved if p.relevant(self.min_relevance)]

@@ -18,6 +18,7 @@ from llama_index.core import QueryBundle, VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import BaseNode
 
+from index.filters import ArticleFilter
 from index.store import ArticleStore
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]
@@ -56,17 +57,18 @@ class HybridRetriever:
         self.mode = mode
         self.weights = weights
 
-    def retrieve(self, question: str, n_candidates: int) -> list[Candidate]:
-        """Up to ``n_candidates`` from each retriever, fused and best first."""
+    def retrieve(self, question: str, n_candidates: int, where: ArticleFilter | None = None) -> list[Candidate]:
+        """Up to ``n_candidates`` from each retriever, fused and best first; both search only ``where``."""
         query_vector = np.asarray(self.embed_model.get_query_embedding(question), dtype=np.float32)
         dense: list[Candidate] = []
         if self.mode != "sparse":
             bundle = QueryBundle(query_str=question, embedding=query_vector.tolist())
-            hits = self.index.as_retriever(similarity_top_k=n_candidates).retrieve(bundle)
+            filters = where.metadata_filters() if where is not None else None
+            hits = self.index.as_retriever(similarity_top_k=n_candidates, filters=filters).retrieve(bundle)
             dense = [Candidate(h.node, cosine_from_chroma(h.score or 0.0), 0.0) for h in hits]
         if self.mode == "dense":
             return dense
-        sparse = self.store.sparse.search(question, n_candidates)
+        sparse = self.store.sparse.search(question, n_candidates, where)
         by_id = {c.node.node_id: c for c in dense}
         missing = [cid for cid, _ in sparse.top if cid not in by_id]
         for node, vector in self.store.get_chunks(missing):

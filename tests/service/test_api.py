@@ -209,6 +209,18 @@ BAD_QUERIES: dict[str, dict[str, Any]] = {
     "not UTF-8": {"content": b'{"question": "\xff\xfe"}', "headers": {"content-type": "application/json"}},
     "missing body": {},
     "form body": {"data": {"question": ANSWERABLE}},
+    "filters not an object": {"json": {"question": ANSWERABLE, "filters": "cnn.com"}},
+    "filter unknown key": {"json": {"question": ANSWERABLE, "filters": {"author": "x"}}},
+    "filter date not a day": {"json": {"question": ANSWERABLE, "filters": {"published_after": "2025-13-01"}}},
+    "filter date words": {"json": {"question": ANSWERABLE, "filters": {"published_before": "yesterday"}}},
+    "filter datetime": {"json": {"question": ANSWERABLE, "filters": {"published_after": "2025-11-18T09:21:00"}}},
+    "filter dates reversed": {
+        "json": {"question": ANSWERABLE, "filters": {"published_after": "2025-12-01", "published_before": "2025-11-01"}}
+    },
+    "filter empty id list": {"json": {"question": ANSWERABLE, "filters": {"article_ids": []}}},
+    "filter bad id": {"json": {"question": ANSWERABLE, "filters": {"article_ids": ["../etc/passwd"]}}},
+    "filter source number": {"json": {"question": ANSWERABLE, "filters": {"source": 7}}},
+    "filter empty source": {"json": {"question": ANSWERABLE, "filters": {"source": ""}}},
 }
 
 
@@ -418,6 +430,46 @@ def test_a_judge_reply_that_is_not_a_rejection_keeps_the_sentence(client: TestCl
     body = _ask(client, "Who did Donald Trump meet in South Korea?")
     assert body["abstained"] is False
     assert [s["supported"] for s in body["sentences"]] == [True]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"source": "BB.LV"},
+        {"published_after": "2025-11-18", "published_before": "2025-11-18"},
+        {"article_ids": ["000_070c77320a5da855", "some-other-article"]},
+    ],
+)
+def test_filters_that_admit_the_article_answer(client: TestClient, api: Api, filters: dict[str, Any]) -> None:
+    api.llm.script("FT reviewed the memo [1].")
+    body = _ask(client, ANSWERABLE, filters=filters)
+    assert body["abstained"] is False
+    assert {c["article_id"] for c in body["citations"]} == {api.article.id}
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"source": "cnn.com"},
+        {"published_after": "2025-11-19"},
+        {"published_before": "2025-11-17"},
+        {"article_ids": ["x"]},
+    ],
+)
+def test_filters_that_exclude_the_article_abstain_without_the_llm(
+    client: TestClient, api: Api, filters: dict[str, Any]
+) -> None:
+    api.llm.script("FT reviewed the memo [1].")
+    body = _ask(client, ANSWERABLE, filters=filters)
+    assert body["abstained"] is True
+    assert body["citations"] == []
+    assert api.llm.calls == 0
+
+
+def test_a_bad_filter_says_which_field(client: TestClient) -> None:
+    response = client.post("/v1/query", json={"question": ANSWERABLE, "filters": {"published_after": "2025-02-30"}})
+    assert response.status_code == 422
+    assert "published_after" in response.text and "calendar date" in response.text
 
 
 def test_quotes_are_narrowed_to_the_backing_sentence(client: TestClient, api: Api) -> None:

@@ -198,3 +198,44 @@ def test_ask_json_prints_the_api_response(
     assert body["abstained"] is True
     assert body["citations"] == []
     assert set(body) == {"answer", "abstained", "citations", "sentences", "timings_ms"}
+
+
+@pytest.mark.parametrize(
+    ("options", "abstained"),
+    [
+        (["--source", "BB.LV", "--after", "2025-11-01", "--before", "2025-11-30"], False),
+        (["--article-id", "000_070c77320a5da855"], False),
+        (["--source", "cnn.com"], True),
+        (["--after", "2025-11-19"], True),
+    ],
+)
+def test_ask_filters_the_articles_searched(
+    seeded_data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    scripted_llm: ScriptedLLM,
+    options: list[str],
+    abstained: bool,
+) -> None:
+    scripted_llm.script("FT reviewed the memo [1].")
+    argv = ["ask", "Who reviewed the White House memo?", "--json", "--data-dir", str(seeded_data_dir), *options]
+    assert main(argv) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["abstained"] is abstained
+    assert scripted_llm.calls == (0 if abstained else 1)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--after", "2025-02-30"], "calendar date"),
+        (["--after", "2025-12-01", "--before", "2025-11-01"], "later"),
+        (["--article-id", "../x"], "not an article id"),
+    ],
+)
+def test_ask_rejects_bad_filters_before_loading_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    assert main(["ask", "Who?", "--data-dir", str(tmp_path / "none"), *options]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and message in err
+    assert not (tmp_path / "none").exists()

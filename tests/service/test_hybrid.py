@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from index.articles import Article
 from index.embedding import Embedder
+from index.filters import ArticleFilter
 from index.ingest import ChunkingPolicy, ingest_articles
 from index.store import ArticleStore, open_client
 from service.retrieval import FusionWeights, HybridRetriever, RetrievalMode
@@ -36,7 +38,8 @@ RECALLS = [
         title=f"{maker} recalls cars",
         text=f"{maker} is recalling {(i * 7919) % 90000 + 10000:,} cars because of a faulty {part}, the company "
         "said on Tuesday. Owners will be contacted by letter and repairs are free.",
-        source="Example Wire",
+        source=f"wire-{i % 3}.example",
+        published_at=f"2024-01-{i + 1:02d}T10:00:00",
         lang="en",
     )
     for i, (maker, part) in enumerate(zip(MAKERS, PARTS, strict=True))
@@ -116,3 +119,45 @@ def test_the_engine_retrieves_hybrid_by_default(tmp_path: Path, embedder: Embedd
 def test_unknown_retrieval_mode_is_rejected(mode: str) -> None:
     with pytest.raises(ValueError):
         Settings(retrieval_mode=mode)  # type: ignore[arg-type]
+
+
+FILTERS = [
+    ArticleFilter(source="wire-1.example"),
+    ArticleFilter(published_after=date(2024, 1, 4), published_before=date(2024, 1, 6)),
+    ArticleFilter(article_ids=frozenset({"recall-2", "recall-9"})),
+    ArticleFilter(source="wire-0.example", published_after=date(2024, 1, 5)),
+]
+
+
+def _allowed(where: ArticleFilter) -> set[str]:
+    return {a.id for a in RECALLS if where.matches(a.id, a.source, a.published_at)}
+
+
+@pytest.mark.parametrize("where", FILTERS)
+@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+def test_filters_restrict_every_retriever(
+    store: ArticleStore, embedder: Embedder, mode: RetrievalMode, where: ArticleFilter
+) -> None:
+    allowed = _allowed(where)
+    assert 0 < len(allowed) < len(RECALLS)
+    found = _retriever(store, embedder, mode).retrieve(
+        "Which carmaker is recalling cars over a faulty part?", 20, where
+    )
+    ids = {str(c.node.metadata["article_id"]) for c in found}
+    assert ids <= allowed
+    if mode != "sparse":  # dense search fills k from inside the filter, not from what is left over
+        assert ids == allowed
+
+
+def test_a_filter_finds_the_right_article_the_unfiltered_search_ranks_lower(
+    store: ArticleStore, embedder: Embedder
+) -> None:
+    hybrid = _retriever(store, embedder, "hybrid")
+    only = ArticleFilter(article_ids=frozenset({"recall-5"}))
+    found = hybrid.retrieve("Which carmaker is recalling cars?", 5, only)
+    assert [c.node.metadata["article_id"] for c in found] == ["recall-5"]
+
+
+def test_a_filter_nothing_matches_finds_nothing(store: ArticleStore, embedder: Embedder) -> None:
+    where = ArticleFilter(source="nobody.example")
+    assert _retriever(store, embedder, "hybrid").retrieve("recall", 10, where) == []
