@@ -78,6 +78,9 @@ class SparseIndex:
         self.directory = directory
         self._lock = threading.RLock()
         self._docs: dict[str, SparseDoc] = {d.chunk_id: d for d in docs}
+        self._by_article: dict[str, set[str]] = {}  # article id -> its chunk ids, so a write is not O(store)
+        for d in self._docs.values():
+            self._by_article.setdefault(d.article_id, set()).add(d.chunk_id)
         self._model: bm25s.BM25 | None = None
         self._order: list[str] = []  # chunk ids in the model's row order
         self._rows: dict[str, int] = {}  # chunk id -> row
@@ -97,7 +100,9 @@ class SparseIndex:
         """Drop every chunk of the article and add ``docs`` (its current chunks) in their place."""
         with self._lock:
             self._drop_article(article_id)
-            self._docs.update((d.chunk_id, d) for d in docs)
+            for d in docs:
+                self._docs[d.chunk_id] = d
+                self._by_article.setdefault(d.article_id, set()).add(d.chunk_id)
             self._changed()
 
     def remove_article(self, article_id: str) -> None:
@@ -106,8 +111,8 @@ class SparseIndex:
             self._changed()
 
     def _drop_article(self, article_id: str) -> None:
-        for cid in [cid for cid, d in self._docs.items() if d.article_id == article_id]:
-            del self._docs[cid]
+        for cid in self._by_article.pop(article_id, set()):
+            self._docs.pop(cid, None)
 
     def _changed(self) -> None:
         self._stale = self._unsaved = True

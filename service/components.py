@@ -53,7 +53,13 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         components.store,
         components.embedder.model,
         mode=settings.retrieval_mode,
-        weights=FusionWeights(settings.dense_weight, settings.sparse_weight, settings.rrf_k),
+        weights=FusionWeights(
+            settings.dense_weight,
+            settings.sparse_weight,
+            settings.rrf_k,
+            settings.recency_weight,
+            settings.recency_half_life_days,
+        ),
     )
     return CitewireQueryEngine(
         retriever=retriever,
@@ -62,6 +68,7 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         llm=llm,
         embed_model=components.embedder.model,
         top_k=settings.top_k,
+        max_passages_per_article=settings.max_passages_per_article,
         min_relevance=settings.min_relevance,
         max_answer_tokens=settings.max_answer_tokens,
     )

@@ -30,6 +30,7 @@ from service.citations import (
     narrow_span,
     resolve_citations,
 )
+from service.context import assemble
 from service.guard import neutralise
 from service.judge import ClaimJudge
 from service.retrieval import Candidate, HybridRetriever
@@ -84,6 +85,7 @@ class CitewireQueryEngine(CustomQueryEngine):
     embed_model: BaseEmbedding  # the index's model, reused to compare answer and source sentences
     judge: ClaimJudge | None = None  # None: lexical and embedding checks only
     top_k: int = 4
+    max_passages_per_article: int = 2
     min_relevance: float = 0.2
     max_answer_tokens: int = 256
 
@@ -98,8 +100,8 @@ class CitewireQueryEngine(CustomQueryEngine):
         k = top_k or self.top_k
         found = self.retriever.retrieve(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES), where)
         articles = self.store.get_many([c.node.metadata["article_id"] for c in found])
-        passages = [p for c in found if (p := _passage(c, articles)) is not None]
-        return passages[:k]
+        passages = (p for c in found if (p := _passage(c, articles)) is not None)
+        return assemble(passages, k, self.max_passages_per_article)
 
     def answer(self, question: str, top_k: int | None = None, where: ArticleFilter | None = None) -> Answer:
         started = time.perf_counter()

@@ -9,6 +9,7 @@ chunk found only by BM25 is still judged by its meaning before it reaches the mo
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -18,10 +19,24 @@ from llama_index.core import QueryBundle, VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import BaseNode
 
-from index.filters import ArticleFilter
+from index.filters import ArticleFilter, published_day
 from index.store import ArticleStore
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]
+
+# "What is the latest...", "...this week?": the asker wants the newest reporting. A question that
+# names a year ("in 2019") is dated, and must not be pulled towards recent articles.
+_RECENCY = re.compile(
+    r"\b(latest|most recent|recent(ly)?|newest|this (week|month|year)|last (week|night)|today|yesterday"
+    r"|currently|right now|so far)\b",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b(1[89]|20)\d{2}\b")
+
+
+def wants_recent(question: str) -> bool:
+    """Whether the question asks for the latest news (and names no year)."""
+    return bool(_RECENCY.search(question)) and not _YEAR.search(question)
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,8 @@ class FusionWeights:
     dense: float = 1.0
     sparse: float = 1.0
     k: int = 60  # RRF's rank offset: larger flattens the difference between top ranks
+    recency: float = 0.5  # weight of the recency bonus, in units of one first place in one ranking
+    half_life_days: float = 7.0  # the bonus halves for every this many days older than the newest candidate
 
 
 class HybridRetriever:
@@ -81,11 +98,13 @@ class HybridRetriever:
             [position[cid] for cid, _ in sparse.top if cid in position],
             [position[c.node.node_id] for c in dense],
         ]
+        w = self.weights
+        scores = fused_scores(rankings, len(pool), k=w.k, weights=[w.sparse, w.dense])
+        if w.recency > 0 and wants_recent(question):
+            bonus = recency_bonus([c.node.metadata.get("published_at") for c in pool], w.half_life_days)
+            scores = [s + w.recency * b / (w.k + 1) for s, b in zip(scores, bonus, strict=True)]
         # BM25 first: on a tie, exact words (names, numbers) are the sharper evidence in news.
-        order = reciprocal_rank_fusion(
-            rankings, len(pool), k=self.weights.k, weights=[self.weights.sparse, self.weights.dense]
-        )
-        return [pool[i] for i in order]
+        return [pool[i] for i in order_by(scores, rankings[0])]
 
 
 def cosine_from_chroma(score: float) -> float:
@@ -98,17 +117,39 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b) / norm if norm else 0.0
 
 
-def reciprocal_rank_fusion(
+def fused_scores(
     rankings: Sequence[Sequence[int]], n: int, k: int = 60, weights: Sequence[float] | None = None
-) -> list[int]:
-    """Item indexes ordered by summed weight/(k + rank) over the rankings (Cormack et al., 2009).
-
-    Ties go to the item ranked higher by the first ranking, then to the lower index.
-    """
+) -> list[float]:
+    """Each item's summed weight/(k + rank) over the rankings (Cormack et al., 2009)."""
     weights = weights if weights is not None else [1.0] * len(rankings)
     fused = [0.0] * n
     for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking):
             fused[item] += weight / (k + rank + 1)
-    first = {item: rank for rank, item in enumerate(rankings[0])} if rankings else {}
-    return sorted(range(n), key=lambda i: (-fused[i], first.get(i, n), i))
+    return fused
+
+
+def order_by(scores: Sequence[float], first: Sequence[int] = ()) -> list[int]:
+    """Indexes by score, best first; ties go to the item ranked higher in ``first``, then the lower index."""
+    position = {item: rank for rank, item in enumerate(first)}
+    n = len(scores)
+    return sorted(range(n), key=lambda i: (-scores[i], position.get(i, n), i))
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[int]], n: int, k: int = 60, weights: Sequence[float] | None = None
+) -> list[int]:
+    """Item indexes ordered by fused score; ties go to the first ranking's favourite, then the lower index."""
+    return order_by(fused_scores(rankings, n, k, weights), rankings[0] if rankings else ())
+
+
+def recency_bonus(published: Sequence[str | None], half_life_days: float) -> list[float]:
+    """1.0 for the newest dated item, halving every ``half_life_days`` older; 0.0 without a date.
+
+    Ages count from the newest candidate, not from today: an archive's "latest" is its newest story."""
+    days = [published_day(p) for p in published]
+    known = [d for d in days if d is not None]
+    if not known:
+        return [0.0] * len(days)
+    newest = max(known)
+    return [0.0 if d is None else 0.5 ** ((newest - d) / half_life_days) for d in days]

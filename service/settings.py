@@ -39,12 +39,25 @@ class Settings(BaseSettings):
 
     # Retrieval and answering
     top_k: int = Field(4, ge=1, le=20)
+    max_passages_per_article: int = Field(
+        2, ge=1, le=20, description="At most this many passages from one article go to the model."
+    )
     retrieval_mode: Literal["hybrid", "dense", "sparse"] = Field(
         "hybrid", description="'hybrid' fuses dense (Chroma) and BM25 results; the others use one alone."
     )
     dense_weight: float = Field(1.0, ge=0.0, le=10.0, description="Weight of the dense ranking in RRF.")
     sparse_weight: float = Field(1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in RRF.")
     rrf_k: int = Field(60, ge=0, le=1000, description="RRF rank offset: score = weight / (rrf_k + rank).")
+    recency_weight: float = Field(
+        0.5,
+        ge=0.0,
+        le=10.0,
+        description="For questions asking for the latest news (and naming no year): bonus of the newest "
+        "dated candidate, in units of one first place in one ranking. 0 turns recency off.",
+    )
+    recency_half_life_days: float = Field(
+        7.0, gt=0.0, le=3650.0, description="The recency bonus halves per this many days."
+    )
     min_relevance: float = Field(
         0.2,
         ge=-1.0,

@@ -161,3 +161,47 @@ def test_a_filter_finds_the_right_article_the_unfiltered_search_ranks_lower(
 def test_a_filter_nothing_matches_finds_nothing(store: ArticleStore, embedder: Embedder) -> None:
     where = ArticleFilter(source="nobody.example")
     assert _retriever(store, embedder, "hybrid").retrieve("recall", 10, where) == []
+
+
+def _flood(article_id: str, day: str, text: str) -> Article:
+    return Article(id=article_id, title="River floods town", text=text, source="Example Wire", published_at=day)
+
+
+FLOODS = [
+    # The older report repeats the question's words more, so plain relevance ranks it first.
+    _flood(
+        "flood-old",
+        "2024-03-01",
+        "The river flooded the town centre. The river flood forced the town to close schools.",
+    ),
+    _flood("flood-new", "2024-03-20", "Water levels fell and the town reopened its schools after the flood."),
+]
+
+
+@pytest.fixture(scope="module")
+def flood_store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> ArticleStore:
+    root = tmp_path_factory.mktemp("floods")
+    store = ArticleStore(open_client(root / "chroma"), "floods", root / "bm25")
+    ingest_articles(FLOODS, store, embedder, ChunkingPolicy(128, 32))
+    return store
+
+
+def _first_flood(store: ArticleStore, embedder: Embedder, question: str, recency: float) -> str:
+    from llama_index.core import VectorStoreIndex
+
+    index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embedder.model)
+    retriever = HybridRetriever(index, store, embedder.model, "hybrid", FusionWeights(recency=recency))
+    return str(retriever.retrieve(question, 10)[0].node.metadata["article_id"])
+
+
+def test_latest_news_questions_prefer_the_newer_article(flood_store: ArticleStore, embedder: Embedder) -> None:
+    plain = "What happened with the river flood and the town schools?"
+    assert _first_flood(flood_store, embedder, plain, recency=0.5) == "flood-old"  # no recency asked for
+    latest = "What is the latest on the river flood and the town schools?"
+    assert _first_flood(flood_store, embedder, latest, recency=0.0) == "flood-old"  # recency off
+    assert _first_flood(flood_store, embedder, latest, recency=0.5) == "flood-new"
+
+
+def test_a_dated_question_is_not_pulled_to_recent_articles(flood_store: ArticleStore, embedder: Embedder) -> None:
+    question = "What is the latest on the 2024 river flood and the town schools?"
+    assert _first_flood(flood_store, embedder, question, recency=0.5) == "flood-old"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.retrieval import reciprocal_rank_fusion
+from service.retrieval import fused_scores, order_by, recency_bonus, reciprocal_rank_fusion, wants_recent
 
 
 def test_rrf_orders_by_summed_reciprocal_rank() -> None:
@@ -49,3 +49,32 @@ def test_rrf_weights_scale_each_rankings_say() -> None:
 def test_rrf_needs_one_weight_per_ranking() -> None:
     with pytest.raises(ValueError):
         reciprocal_rank_fusion([[0], [0]], 1, weights=[1.0])
+
+
+@pytest.mark.parametrize(
+    ("question", "recent"),
+    [
+        ("What is the latest on the Ford recall?", True),
+        ("Which automaker recalled 2.9 million vehicles this week?", True),
+        ("Who resigned yesterday?", True),
+        ("Who won the 2019 Tour de France?", False),  # dated: recency must not pull it elsewhere
+        ("What happened this week in 2022?", False),
+        ("Which automaker recalled 2.9 million vehicles?", False),
+        ("Who holds the record?", False),
+    ],
+)
+def test_wants_recent(question: str, recent: bool) -> None:
+    assert wants_recent(question) is recent
+
+
+def test_recency_bonus_halves_per_half_life_from_the_newest_and_is_zero_undated() -> None:
+    bonus = recency_bonus(["2022-06-15T00:00:00", "2022-06-08", None, "2022-06-01", "not a date"], 7.0)
+    assert bonus == [1.0, 0.5, 0.0, 0.25, 0.0]
+    assert recency_bonus([None, None], 7.0) == [0.0, 0.0]
+
+
+def test_fused_scores_and_order_by_agree_with_rrf() -> None:
+    rankings = [[2, 0, 1], [0, 1, 2]]
+    scores = fused_scores(rankings, 3)
+    assert scores[0] == pytest.approx(1 / 62 + 1 / 61)
+    assert order_by(scores, rankings[0]) == reciprocal_rank_fusion(rankings, 3)

@@ -1,0 +1,71 @@
+"""Context assembly: which retrieved chunks the model sees, and in what shape.
+
+Ranked chunks are taken best first with two rules, so the prompt stays small and covers more ground:
+- at most ``max_per_article`` passages from one article while other articles' chunks are waiting
+  (five chunks of one story must not crowd out the other story that holds the answer); slots still
+  free after that go to the skipped chunks, best first, so a one-article store still fills the prompt;
+- chunks of the same article that overlap or touch (neighbours share ``chunk_overlap_tokens``) are
+  merged into one passage over the article's own text, so no words are sent twice.
+A merged passage keeps the better-ranked chunk's id and the higher of the two scores.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.engine import Passage
+
+
+def assemble(ranked: Iterable[Passage], k: int, max_per_article: int) -> list[Passage]:
+    """Up to ``k`` passages from ``ranked`` (best first), diverse across articles, overlaps merged."""
+    chosen: list[Passage] = []
+    skipped: list[Passage] = []
+    per_article: Counter[str] = Counter()
+    for passage in ranked:
+        article_id = passage.article.article.id
+        if per_article[article_id] >= max_per_article and _touching(chosen, passage) is None:
+            skipped.append(passage)
+            continue
+        if _place(chosen, passage, k):
+            per_article[article_id] += 1
+    for passage in skipped:
+        _place(chosen, passage, k)
+    return chosen
+
+
+def _place(chosen: list[Passage], passage: Passage, k: int) -> bool:
+    """Merge into a touching passage, or add if there is room; True only when a new slot was used."""
+    neighbour = _touching(chosen, passage)
+    if neighbour is not None:
+        chosen[neighbour] = _merge(chosen[neighbour], passage)
+        return False
+    if len(chosen) < k:
+        chosen.append(passage)
+        return True
+    return False
+
+
+def _touching(chosen: Sequence[Passage], passage: Passage) -> int | None:
+    for i, other in enumerate(chosen):
+        same = (
+            other.article.article.id == passage.article.article.id and other.article.version == passage.article.version
+        )
+        if same and passage.start <= other.end and other.start <= passage.end:
+            return i
+    return None
+
+
+def _merge(kept: Passage, extra: Passage) -> Passage:
+    start, end = min(kept.start, extra.start), max(kept.end, extra.end)
+    return replace(
+        kept,
+        start=start,
+        end=end,
+        text=kept.article.article.text[start:end],
+        score=max(kept.score, extra.score),
+        lexical=max(kept.lexical, extra.lexical),
+    )
