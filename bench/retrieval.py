@@ -2,13 +2,17 @@
 
 For each development question the retriever ranks chunks; the ranking is reduced to distinct
 articles and scored against the question's gold article ids (hit@1, hit@5, hit@10, MRR@10), with
-per-query latency, all modes from one run over the same store. The last row is the service's default
-(hybrid plus the recency bonus for "this week"/"latest" questions). Caution on this corpus: only the
-gold articles carry a publication date (the search-result distractors have none), so recency favours
-them for an artifact of the data as much as for being newer; the rows without it are the fair ones. ``answer@5`` is a second view: whether
-one of the first five articles contains an accepted answer (normalised text), since the corpus's
-other articles are search results for the same quiz and often carry the answer too. Extra hybrid rows try other BM25
+per-query latency, all modes from one run over the same store. Extra hybrid rows try other BM25
 weights in the fusion (``--sparse-weights``), which is how the default weight was chosen.
+
+``answer@5`` is a second view: whether one of the first five articles contains an accepted answer
+(normalised text), since the corpus's other articles are search results for the same quiz and often
+carry the answer too.
+
+The last row is the service's default: hybrid plus the recency bonus for "this week"/"latest"
+questions. Caution on this corpus: only the gold articles carry a publication date (the search-result
+distractors have none), so recency favours them for an artifact of the data as much as for being
+newer; the rows without it are the fair comparison.
 
     python -m bench.retrieval                       # all 196 questions, ~13 min to index on first run
     python -m bench.retrieval --limit 50 --sparse-weights 0.5,1,2
