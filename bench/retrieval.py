@@ -93,13 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for w in (float(x) for x in args.sparse_weights.split(",")):
         weights = FusionWeights(dense=1.0, sparse=w, k=settings.rrf_k, recency=0.0)
         configs.append((f"hybrid RRF bm25 x{w:g}", "hybrid", weights))
-    defaults = FusionWeights(
-        settings.dense_weight,
-        settings.sparse_weight,
-        settings.rrf_k,
-        settings.recency_weight,
-        settings.recency_half_life_days,
-    )
+    defaults = FusionWeights.from_settings(settings)
     configs.append(("hybrid + recency (defaults)", "hybrid", defaults))
     rows, payload = [], {}
     for label, mode, weights in configs:

@@ -59,13 +59,13 @@ def _vocabulary() -> list[str]:
 
 
 def _synthetic_articles(
-    n_chunks: int, dim: int, rng: np.random.Generator
+    n_chunks: int, first_id: int, dim: int, rng: np.random.Generator
 ) -> list[tuple[Article, list[Chunk], np.ndarray]]:
     vocab = _vocabulary()
     weights = 1.0 / np.arange(1, len(vocab) + 1)
     weights /= weights.sum()
     items = []
-    for a in range(n_chunks // CHUNKS_PER_ARTICLE):
+    for a in range(first_id, first_id + n_chunks // CHUNKS_PER_ARTICLE):
         pieces, chunks, pos = [], [], 0
         for c in range(CHUNKS_PER_ARTICLE):
             text = " ".join(rng.choice(vocab, size=WORDS_PER_CHUNK, p=weights)) + f" item{a}x{c}."
@@ -94,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_for_serving()
         written = 0
         for size in sizes:
-            items = _synthetic_articles(size - written, components.embedder.dim, rng)
+            # New ids continue after the last size's: re-using them would replace articles, not add.
+            items = _synthetic_articles(size - written, written // CHUNKS_PER_ARTICLE, components.embedder.dim, rng)
             started = time.perf_counter()
             for article, chunks, vectors in tqdm(items, desc=f"write to {size:,}", unit="article"):
                 components.store.write(article, chunks, vectors.tolist())

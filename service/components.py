@@ -53,13 +53,7 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         components.store,
         components.embedder.model,
         mode=settings.retrieval_mode,
-        weights=FusionWeights(
-            settings.dense_weight,
-            settings.sparse_weight,
-            settings.rrf_k,
-            settings.recency_weight,
-            settings.recency_half_life_days,
-        ),
+        weights=FusionWeights.from_settings(settings),
     )
     return CitewireQueryEngine(
         retriever=retriever,

@@ -21,6 +21,7 @@ from llama_index.core.schema import BaseNode
 
 from index.filters import ArticleFilter, published_day
 from index.store import ArticleStore
+from service.settings import Settings
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]
 
@@ -55,6 +56,16 @@ class FusionWeights:
     k: int = 60  # RRF's rank offset: larger flattens the difference between top ranks
     recency: float = 0.5  # weight of the recency bonus, in units of one first place in one ranking
     half_life_days: float = 7.0  # the bonus halves for every this many days older than the newest candidate
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FusionWeights:
+        return cls(
+            settings.dense_weight,
+            settings.sparse_weight,
+            settings.rrf_k,
+            settings.recency_weight,
+            settings.recency_half_life_days,
+        )
 
 
 class HybridRetriever:

@@ -51,12 +51,17 @@ def _question(article: Article) -> str:
     return f"Which carmaker is recalling {cars} cars?"
 
 
+def _indexed(factory: pytest.TempPathFactory, embedder: Embedder, name: str, articles: list[Article]) -> ArticleStore:
+    """A real on-disk store (Chroma + BM25) holding ``articles``."""
+    root = factory.mktemp(name)
+    store = ArticleStore(open_client(root / "chroma"), name, root / "bm25")
+    ingest_articles(articles, store, embedder, ChunkingPolicy(128, 32))
+    return store
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> ArticleStore:
-    root = tmp_path_factory.mktemp("hybrid")
-    store = ArticleStore(open_client(root / "chroma"), "hybrid", root / "bm25")
-    ingest_articles(RECALLS, store, embedder, ChunkingPolicy(128, 32))
-    return store
+    return _indexed(tmp_path_factory, embedder, "hybrid", RECALLS)
 
 
 def _retriever(store: ArticleStore, embedder: Embedder, mode: RetrievalMode) -> HybridRetriever:
@@ -180,10 +185,7 @@ FLOODS = [
 
 @pytest.fixture(scope="module")
 def flood_store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> ArticleStore:
-    root = tmp_path_factory.mktemp("floods")
-    store = ArticleStore(open_client(root / "chroma"), "floods", root / "bm25")
-    ingest_articles(FLOODS, store, embedder, ChunkingPolicy(128, 32))
-    return store
+    return _indexed(tmp_path_factory, embedder, "floods", FLOODS)
 
 
 def _first_flood(store: ArticleStore, embedder: Embedder, question: str, recency: float) -> str:
