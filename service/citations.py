@@ -81,6 +81,11 @@ class CitedAnswer:
         return [c.text for c in self.checked if marker in c.markers]
 
 
+def strip_markers(text: str) -> str:
+    """The text without its ``[n]`` markers."""
+    return " ".join(_MARKER.sub("", text).split())
+
+
 def looks_like_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(text)) or not _TOKEN.search(text)
 

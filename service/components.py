@@ -64,5 +64,6 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         top_k=settings.top_k,
         max_passages_per_article=settings.max_passages_per_article,
         min_relevance=settings.min_relevance,
+        min_answer_relevance=settings.min_answer_relevance,
         max_answer_tokens=settings.max_answer_tokens,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.base.response.schema import Response
@@ -29,6 +30,7 @@ from service.citations import (
     looks_like_refusal,
     narrow_span,
     resolve_citations,
+    strip_markers,
 )
 from service.context import assemble
 from service.guard import neutralise
@@ -87,6 +89,7 @@ class CitewireQueryEngine(CustomQueryEngine):
     top_k: int = 4
     max_passages_per_article: int = 2
     min_relevance: float = 0.2
+    min_answer_relevance: float = 0.3
     max_answer_tokens: int = 256
 
     def custom_query(self, query_str: str) -> Response:
@@ -125,6 +128,8 @@ class CitewireQueryEngine(CustomQueryEngine):
         verify_ms = (time.perf_counter() - verify_started) * 1000
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
+        if self._relevance(question, cited.text) < self.min_answer_relevance:  # backed, but not an answer
+            return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
         citations = [_citation(n, relevant[src], cited, question) for n, src in enumerate(cited.cited, start=1)]
         cited_articles = {c.passage.article.article.id: c.passage.article.article.text for c in citations}
         return Answer(
@@ -135,6 +140,13 @@ class CitewireQueryEngine(CustomQueryEngine):
             timings_ms=_timings(retrieve_ms, generate_ms, started, verify_ms),
             sentences=cited.checked,
         )
+
+    def _relevance(self, question: str, answer: str) -> float:
+        """Cosine of the question and the answer: a backed sentence about something else scores low."""
+        q = np.asarray(self.embed_model.get_query_embedding(question), dtype=np.float32)
+        a = np.asarray(self.embed_model.get_text_embedding(strip_markers(answer)), dtype=np.float32)
+        norm = float(np.linalg.norm(q) * np.linalg.norm(a))
+        return float(q @ a) / norm if norm else 0.0
 
     def _messages(self, question: str, passages: list[Passage], texts: list[str]) -> list[ChatMessage]:
         source_template = load_prompt("source")

@@ -62,8 +62,16 @@ class Settings(BaseSettings):
         0.2,
         ge=-1.0,
         le=1.0,
-        description="Cosine similarity below which a retrieved chunk counts as irrelevant; "
-        "if no chunk reaches it, Citewire abstains without calling the model.",
+        description="Cosine similarity below which a retrieved chunk counts as irrelevant; if no chunk "
+        "reaches it, Citewire abstains without calling the model.",
+    )
+    min_answer_relevance: float = Field(
+        0.3,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine of question and checked answer below which the answer, though backed, is "
+        "not about the question, and Citewire abstains. Right answers on the development data scored "
+        ">= 0.40 (docs/EVALUATION.md).",
     )
     judge_claims: bool = Field(
         True,

@@ -15,7 +15,10 @@ from tests.conftest import SEED_PATH
 
 pytestmark = pytest.mark.slow
 
-TESLA = "Jul 27, 2021 ... Revenue was stagnant in Q2 2020, with $370 million from that business."
+WALTER_CAMP = (
+    "Please note: Appearing on the preseason Watch List is not a requirement for a player to win the "
+    "Walter Camp award or be named to the All-America ..."
+)
 HEISMAN = (
     "Heisman Trophy Winners: D. Henry, B. Sanders, R. Williams, T. Dorsett, T. Tebow ... "
     "All-Americans: A. Cooper, J. Clowney, L. Kuechly, L. Fitzgerald, ..."
@@ -30,8 +33,12 @@ def judge() -> Iterator[ClaimJudge]:
 @pytest.mark.parametrize(
     ("question", "claim", "passage"),
     [
-        # A business segment's revenue read as the company's: the words are there, the fact is not.
-        ("What was Tesla's revenue in Q2 2020?", "Tesla's revenue in Q2 2020 was $370 million.", TESLA),
+        # The award's namesake given as its winner: the names are there, the fact is not.
+        (
+            "Who is the Walter Camp Award winner in 2017?",
+            "The Walter Camp Award winner in 2017 is Walter Camp, who was named to the All-America team.",
+            WALTER_CAMP,
+        ),
         # A list of past winners, none of them tied to the year asked about.
         ("Who is the Heisman Trophy winner in 2012?", "D. Henry is the Heisman Trophy winner in 2012.", HEISMAN),
     ],

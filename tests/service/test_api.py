@@ -480,3 +480,11 @@ def test_quotes_are_narrowed_to_the_backing_sentence(client: TestClient, api: Ap
         citation["quote"]
         == "Chinese Huawei has already been blacklisted in the U.S., and similar risks remain for TikTok."
     )
+
+
+def test_a_backed_sentence_that_does_not_answer_the_question_abstains(client: TestClient, api: Api) -> None:
+    """Every word is the article's and the judge agrees, but the sentence is about something else."""
+    api.llm.script("Chinese Huawei has already been blacklisted in the U.S. [1]")
+    body = _ask(client, "Which newspaper reviewed the White House memo?")
+    assert body["abstained"] is True
+    assert len(api.llm.judge_prompts) >= 1  # it got through the checks before this one
