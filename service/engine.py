@@ -1,9 +1,10 @@
-"""The query engine: retrieve -> number the sources -> prompt from prompts/ -> LLM -> citations.
+"""The query engine: retrieve -> assemble -> prompt from prompts/ -> LLM -> verify -> citations.
 
-It is a LlamaIndex ``CustomQueryEngine`` over a ``VectorStoreIndex`` on the Chroma store, with
-Citewire's own behaviour where the stock engines fall short on a small CPU model: relevance-gated
-abstention before the model is called, compact numbered sources, and citations checked against the
-stored article text so every quote is exactly the article's words at its offsets.
+It is a LlamaIndex ``CustomQueryEngine`` over hybrid retrieval (Chroma + BM25, service.retrieval),
+with Citewire's own behaviour where the stock engines fall short on a small CPU model: relevance-gated
+abstention before the model is called, compact numbered sources (service.context), every answer
+sentence checked against its passages (service.citations, service.judge), and citations checked
+against the stored article text so every quote is exactly the article's words at its offsets.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from service.guard import neutralise
 from service.judge import ClaimJudge
 from service.retrieval import Candidate, HybridRetriever
 
-_CANDIDATES_PER_RESULT = 5  # dense candidates fetched per passage kept, for the lexical re-rank
+_CANDIDATES_PER_RESULT = 5  # candidates each retriever fetches per passage kept, for fusion and assembly
 _MIN_CANDIDATES = 20
 
 
