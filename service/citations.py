@@ -83,7 +83,7 @@ class CitedAnswer:
 
 def strip_markers(text: str) -> str:
     """The text without its ``[n]`` markers."""
-    return " ".join(_MARKER.sub("", text).split())
+    return " ".join(_MARKER.sub(" ", text).split())
 
 
 def looks_like_refusal(text: str) -> bool:

@@ -22,20 +22,16 @@ from typing import Any
 
 import numpy as np
 
+from service.citations import strip_markers
+
 HIT_KS = (1, 5, 10)
 MRR_K = 10
 
-_MARKERS = re.compile(r"\[\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*\]")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = frozenset(string.punctuation) | frozenset("‘’“”–—…«»")
 
 
 # -- answers -------------------------------------------------------------------------------
-
-
-def strip_markers(text: str) -> str:
-    """The answer without ``[1]``, ``[1, 2]`` markers (they are citations, not words of the answer)."""
-    return _MARKERS.sub(" ", text)
 
 
 def normalize_answer(text: str) -> str:
