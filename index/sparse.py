@@ -143,13 +143,15 @@ class SparseIndex:
 
     def _current_model(self) -> tuple[bm25s.BM25 | None, list[str], dict[str, int]]:
         if self._stale:
-            self._order = sorted(self._docs)
+            self._set_order(sorted(self._docs))
             self._model = _build_model([self._docs[c].tokens for c in self._order]) if self._order else None
-            self._rows = {}
             self._stale = False
-        if len(self._rows) != len(self._order):
-            self._rows = {cid: i for i, cid in enumerate(self._order)}
         return self._model, self._order, self._rows
+
+    def _set_order(self, order: list[str]) -> None:
+        """The model's row order, and its inverse, always set together."""
+        self._order = order
+        self._rows = {cid: i for i, cid in enumerate(order)}
 
     # -- persistence --------------------------------------------------------------------------
 
@@ -195,7 +197,7 @@ class SparseIndex:
                 log.warning("sparse index at %s is unreadable (%s); it will be rebuilt", directory, exc)
             return None
         index = cls(directory, docs)
-        index._order = [d.chunk_id for d in docs]
+        index._set_order([d.chunk_id for d in docs])
         index._model = model
         index._stale = index._order != sorted(index._order)
         index._unsaved = False

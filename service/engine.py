@@ -36,7 +36,7 @@ from service.citations import (
 from service.context import assemble
 from service.guard import neutralise
 from service.judge import ClaimJudge
-from service.retrieval import Candidate, HybridRetriever
+from service.retrieval import Candidate, HybridRetriever, cosine
 
 _CANDIDATES_PER_RESULT = 5  # candidates each retriever fetches per passage kept, for fusion and assembly
 _MIN_CANDIDATES = 20
@@ -144,10 +144,8 @@ class CitewireQueryEngine(CustomQueryEngine):
 
     def _relevance(self, question: str, answer: str) -> float:
         """Cosine of the question and the answer: a backed sentence about something else scores low."""
-        q = np.asarray(self.embed_model.get_query_embedding(question), dtype=np.float32)
         a = np.asarray(self.embed_model.get_text_embedding(strip_markers(answer)), dtype=np.float32)
-        norm = float(np.linalg.norm(q) * np.linalg.norm(a))
-        return float(q @ a) / norm if norm else 0.0
+        return cosine(self.retriever.query_vector(question), a)
 
     def _messages(self, question: str, passages: list[Passage], texts: list[str]) -> list[ChatMessage]:
         source_template = load_prompt("source")

@@ -84,10 +84,20 @@ class HybridRetriever:
         self.embed_model = embed_model
         self.mode = mode
         self.weights = weights
+        self._last_query: tuple[str, np.ndarray] | None = None
+
+    def query_vector(self, question: str) -> np.ndarray:
+        """The question's embedding; the last one is kept, since the engine asks again after answering."""
+        last = self._last_query  # one read: another thread may replace it meanwhile
+        if last is not None and last[0] == question:
+            return last[1]
+        vector = np.asarray(self.embed_model.get_query_embedding(question), dtype=np.float32)
+        self._last_query = (question, vector)
+        return vector
 
     def retrieve(self, question: str, n_candidates: int, where: ArticleFilter | None = None) -> list[Candidate]:
         """Up to ``n_candidates`` from each retriever, fused and best first; both search only ``where``."""
-        query_vector = np.asarray(self.embed_model.get_query_embedding(question), dtype=np.float32)
+        query_vector = self.query_vector(question)
         dense: list[Candidate] = []
         if self.mode != "sparse":
             bundle = QueryBundle(query_str=question, embedding=query_vector.tolist())
@@ -100,7 +110,7 @@ class HybridRetriever:
         by_id = {c.node.node_id: c for c in dense}
         missing = [cid for cid, _ in sparse.top if cid not in by_id]
         for node, vector in self.store.get_chunks(missing):
-            by_id[node.node_id] = Candidate(node, _cosine(query_vector, vector), 0.0)
+            by_id[node.node_id] = Candidate(node, cosine(query_vector, vector), 0.0)
         pool = [Candidate(c.node, c.cosine, sparse.of(cid)) for cid, c in by_id.items()]
         if self.mode == "sparse":
             return sorted(pool, key=lambda c: -c.bm25)[:n_candidates]
@@ -123,7 +133,7 @@ def cosine_from_chroma(score: float) -> float:
     return 1.0 + math.log(score) if score > 0 else -1.0
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))
     return float(a @ b) / norm if norm else 0.0
 
