@@ -274,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "llm_threads": settings.llm_threads,
                 "llm_context_tokens": settings.llm_context_tokens,
                 "top_k": settings.top_k,
-                "min_relevance": settings.min_relevance,
+                "min_relevance": engine.min_relevance,
                 "max_answer_tokens": settings.max_answer_tokens,
                 "embed_model": settings.embed_model,
             },

@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for label, mode, weights in configs:
         retriever = HybridRetriever(components.index, components.store, components.embedder.model, mode, weights)
         retriever.retrieve("warm-up question about the news", DEPTH)
-        scores = _run(retriever, questions, label, components.store)
+        scores = score_retriever(retriever, questions, label, components.store)
         metrics = ("hit@1", "hit@5", "hit@10", "mrr@10", "answer@5")
         rows.append([label, *(scores[m] for m in metrics), *scores["latency"]])
         payload[label] = scores
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run(
+def score_retriever(
     retriever: HybridRetriever, questions: Sequence[EvalQuestion], label: str, store: ArticleStore
 ) -> dict[str, Any]:
     hits: dict[int, list[bool]] = {1: [], 5: [], 10: []}

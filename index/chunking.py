@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import llama_index.core
 import nltk
@@ -39,6 +39,7 @@ def _load_sentence_splitter() -> PunktSentenceTokenizer:
 _punkt = _load_sentence_splitter()
 
 
+@runtime_checkable
 class TokenCounter(Protocol):
     """What chunking needs from a tokenizer: counts and token end offsets, without special tokens."""
 

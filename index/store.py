@@ -29,6 +29,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from index.articles import Article, chunk_search_text
 from index.chunking import Chunk
+from index.errors import SetupError
 from index.filters import published_day
 from index.sparse import SparseDoc, SparseIndex, tokenize
 
@@ -46,6 +47,23 @@ class StoredArticle:
     ingested_at: str
 
 
+_EMBEDDER_KEY = "citewire_embedder"
+
+
+class EmbedderMismatchError(SetupError):
+    """The store was built with another embedding model than the one configured."""
+
+
+def _check_embedder(chunks: Collection, embedder: str | None) -> None:
+    built_with = (chunks.metadata or {}).get(_EMBEDDER_KEY)
+    if embedder and built_with and built_with != embedder:
+        raise EmbedderMismatchError(
+            f"the collection {chunks.name!r} was built with the embedding model {built_with!r}, not "
+            f"{embedder!r}: set CITEWIRE_EMBED_MODEL={built_with}, or index into another "
+            "CITEWIRE_COLLECTION or CITEWIRE_DATA_DIR"
+        )
+
+
 def chunk_id(article_id: str, version: str, index: int) -> str:
     return f"{article_id}::{version}::{index:05d}"
 
@@ -60,15 +78,26 @@ class ArticleStore:
     """Articles and their chunk vectors in Chroma; the only module that writes to the store."""
 
     def __init__(
-        self, client: chromadb.api.ClientAPI, collection: str = "citewire", sparse_dir: Path | None = None
+        self,
+        client: chromadb.api.ClientAPI,
+        collection: str = "citewire",
+        sparse_dir: Path | None = None,
+        embedder: str | None = None,
     ) -> None:
-        """``sparse_dir`` holds the saved BM25 index; without it the index lives in memory only."""
+        """``sparse_dir`` holds the saved BM25 index; without it the index lives in memory only.
+
+        ``embedder`` names the model whose vectors the store holds: recorded when the store is
+        created, and a store built by another model is refused (its vectors live in another space,
+        so every search would quietly return noise)."""
         self._client = client
         # embedding_function=None: Chroma's default one would try to download an ONNX model.
         space = {"hnsw:space": "cosine"}
         self.chunks: Collection = client.get_or_create_collection(
-            f"{collection}_chunks", embedding_function=None, metadata=space
+            f"{collection}_chunks",
+            embedding_function=None,
+            metadata={**space, _EMBEDDER_KEY: embedder} if embedder else space,
         )
+        _check_embedder(self.chunks, embedder)
         self.articles: Collection = client.get_or_create_collection(
             f"{collection}_articles", embedding_function=None, metadata=space
         )

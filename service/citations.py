@@ -45,7 +45,7 @@ _META = frozenset(
     "information found text says said".split()
 )
 MIN_SUPPORT = 0.5  # share of a sentence's new words that its source must contain
-MIN_SIMILARITY = 0.7  # cosine (MiniLM) to a source sentence that lets a paraphrase count as backed
+MIN_SIMILARITY = 0.7  # cosine (MiniLM's scale) to a source sentence that lets a paraphrase count as backed
 
 Similarity = Callable[[str, int], float]  # (answer sentence, source index) -> cosine similarity
 Judge = Callable[[str, Sequence[str]], bool]  # (answer sentence, its backing sources' texts) -> backed?
@@ -116,11 +116,19 @@ def split_sentences(text: str) -> list[str]:
 class SupportChecker:
     """Decides which sources back a sentence, given the question it answers."""
 
-    def __init__(self, question: str, sources: Sequence[str], similarity: Similarity | None = None) -> None:
+    def __init__(
+        self,
+        question: str,
+        sources: Sequence[str],
+        similarity: Similarity | None = None,
+        min_similarity: float = MIN_SIMILARITY,
+    ) -> None:
+        """``min_similarity`` is on the scale of the model behind ``similarity`` (its Calibration)."""
         self._question = {_stem(t) for t in _terms(question)}
         self._exact = [set(_terms(src)) for src in sources]
         self._stems = [{_stem(t) for t in terms} for terms in self._exact]
         self._similarity = similarity
+        self._min_similarity = min_similarity
 
     def coverage(self, sentence: str, sources: Iterable[int]) -> float:
         """Share of the sentence's new words (those not already in the question) the sources hold."""
@@ -143,7 +151,7 @@ class SupportChecker:
         if self._similarity is None or lexical >= MIN_SUPPORT or lexical < MIN_SUPPORT / 2:
             return lexical
         # A paraphrase: half the words are the source's and the meaning matches one of its sentences.
-        return MIN_SUPPORT if self._similarity(sentence, source) >= MIN_SIMILARITY else lexical
+        return MIN_SUPPORT if self._similarity(sentence, source) >= self._min_similarity else lexical
 
     def backing(self, sentence: str, hinted: Sequence[int]) -> list[int]:
         """Sources that back the sentence: the hinted ones that do, else the best other one."""
@@ -232,11 +240,12 @@ def resolve_citations(
     sources: Sequence[str],
     similarity: Similarity | None = None,
     judge: Judge | None = None,
+    min_similarity: float = MIN_SIMILARITY,
 ) -> CitedAnswer:
     """Check each answer sentence against ``sources`` and keep only what they back, with markers.
 
     ``judge``, when given, has the last word on a sentence the lexical check passed (service.judge)."""
-    checker = SupportChecker(question, sources, similarity)
+    checker = SupportChecker(question, sources, similarity, min_similarity)
     kept: list[SupportedSentence] = []
     order: list[int] = []
     rendered: list[str] = []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from index.errors import SetupError
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -339,6 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except ValidationError as exc:
         print(f"error: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 

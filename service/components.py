@@ -31,7 +31,9 @@ class Components:
 
 
 def open_store(settings: Settings) -> ArticleStore:
-    return ArticleStore(open_client(settings.chroma_dir), settings.collection, settings.sparse_dir)
+    return ArticleStore(
+        open_client(settings.chroma_dir), settings.collection, settings.sparse_dir, settings.embed_model
+    )
 
 
 def build_components(settings: Settings) -> Components:
@@ -55,6 +57,7 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         mode=settings.retrieval_mode,
         weights=FusionWeights.from_settings(settings),
     )
+    calibration = components.embedder.calibration
     return CitewireQueryEngine(
         retriever=retriever,
         judge=ClaimJudge(llm) if settings.judge_claims else None,
@@ -63,7 +66,15 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         embed_model=components.embedder.model,
         top_k=settings.top_k,
         max_passages_per_article=settings.max_passages_per_article,
-        min_relevance=settings.min_relevance,
-        min_answer_relevance=settings.min_answer_relevance,
+        min_relevance=_or(settings.min_relevance, calibration.relevance),
+        min_answer_relevance=_or(settings.min_answer_relevance, calibration.answer_relevance),
+        min_paraphrase_similarity=calibration.paraphrase,
         max_answer_tokens=settings.max_answer_tokens,
+        token_counter=components.embedder.counter,
+        context_tokens=settings.context_tokens,
+        context_sentences=settings.context_sentences,
     )
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value

@@ -7,6 +7,11 @@ Ranked chunks are taken best first with two rules, so the prompt stays small and
 - chunks of the same article that overlap or touch (neighbours share ``chunk_overlap_tokens``) are
   merged into one passage over the article's own text, so no words are sent twice.
 A merged passage keeps the better-ranked chunk's id and the higher of the two scores.
+
+``widen`` then adds the sentences around each passage (the one before, the one after...) while the
+whole context stays within a token budget, best passage first: a chunk boundary often falls just
+before the sentence that names who or when, and one sentence of context is far cheaper than another
+chunk. A passage never grows into another chosen passage of its article.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from index.chunking import TokenCounter, sentence_spans
 
 if TYPE_CHECKING:
     from service.engine import Passage
@@ -68,4 +75,46 @@ def _merge(kept: Passage, extra: Passage) -> Passage:
         text=kept.article.article.text[start:end],
         score=max(kept.score, extra.score),
         lexical=max(kept.lexical, extra.lexical),
+    )
+
+
+def widen(passages: Sequence[Passage], counter: TokenCounter, budget: int, sentences: int) -> list[Passage]:
+    """``passages`` with up to ``sentences`` neighbouring sentences on each side, in ``budget`` tokens.
+
+    One sentence per side per round, best passage first, so a tight budget goes to the best hits."""
+    out = list(passages)
+    used = sum(counter.count([p.text for p in out]))
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for _ in range(sentences):
+        for i in range(len(out)):
+            for before in (True, False):
+                passage = out[i]
+                text = passage.article.article.text
+                article_spans = spans.setdefault(passage.article.article.id, sentence_spans(text))
+                start, end = _neighbour(article_spans, passage, before)
+                if start == end or _would_touch(out, i, start, end):
+                    continue
+                cost = counter.count([text[start:end]])[0]
+                if used + cost > budget:
+                    continue
+                used += cost
+                start, end = min(start, passage.start), max(end, passage.end)
+                out[i] = replace(passage, start=start, end=end, text=text[start:end])
+    return out
+
+
+def _neighbour(spans: Sequence[tuple[int, int]], passage: Passage, before: bool) -> tuple[int, int]:
+    """The article text between the passage and the start (end) of the sentence before (after) it."""
+    if before:
+        starts = [s for s, _ in spans if s < passage.start]
+        return (starts[-1], passage.start) if starts else (passage.start, passage.start)
+    ends = [e for _, e in spans if e > passage.end]
+    return (passage.end, ends[0]) if ends else (passage.end, passage.end)
+
+
+def _would_touch(chosen: Sequence[Passage], i: int, start: int, end: int) -> bool:
+    me = chosen[i]
+    return any(
+        j != i and other.article.article.id == me.article.article.id and start < other.end and other.start < end
+        for j, other in enumerate(chosen)
     )

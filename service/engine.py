@@ -20,6 +20,7 @@ from llama_index.core.llms import LLM
 from llama_index.core.prompts import ChatPromptTemplate
 from llama_index.core.query_engine import CustomQueryEngine
 
+from index.chunking import TokenCounter
 from index.filters import ArticleFilter
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
@@ -33,7 +34,7 @@ from service.citations import (
     resolve_citations,
     strip_markers,
 )
-from service.context import assemble
+from service.context import assemble, widen
 from service.guard import neutralise
 from service.judge import ClaimJudge
 from service.retrieval import Candidate, HybridRetriever, cosine
@@ -89,9 +90,14 @@ class CitewireQueryEngine(CustomQueryEngine):
     judge: ClaimJudge | None = None  # None: lexical and embedding checks only
     top_k: int = 4
     max_passages_per_article: int = 2
+    # Cosine thresholds on the embedder's scale: components.py takes them from its Calibration.
     min_relevance: float = 0.2
     min_answer_relevance: float = 0.3
+    min_paraphrase_similarity: float = 0.7
     max_answer_tokens: int = 256
+    token_counter: TokenCounter | None = None  # the embedder's; None: passages are not widened
+    context_tokens: int = 640
+    context_sentences: int = 1
 
     def custom_query(self, query_str: str) -> Response:
         answer = self.answer(query_str)
@@ -116,6 +122,8 @@ class CitewireQueryEngine(CustomQueryEngine):
         if not retrieved or max(p.score for p in retrieved) < self.min_relevance:
             return self._abstain(retrieved, retrieve_ms, 0.0, started)
 
+        if self.token_counter is not None:
+            relevant = widen(relevant, self.token_counter, self.context_tokens, self.context_sentences)
         shown = [neutralise(p.text) for p in relevant]  # what the model sees and answers are checked against
         gen_started = time.perf_counter()
         response = self.llm.chat(self._messages(question, relevant, shown), max_tokens=self.max_answer_tokens)
@@ -125,7 +133,8 @@ class CitewireQueryEngine(CustomQueryEngine):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
         verify_started = time.perf_counter()
         judge = self.judge.for_question(question).backs if self.judge is not None else None
-        cited = resolve_citations(raw, question, shown, SentenceSimilarity(self.embed_model, shown), judge)
+        similarity = SentenceSimilarity(self.embed_model, shown)
+        cited = resolve_citations(raw, question, shown, similarity, judge, self.min_paraphrase_similarity)
         verify_ms = (time.perf_counter() - verify_started) * 1000
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)

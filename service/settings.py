@@ -30,8 +30,9 @@ class Settings(BaseSettings):
     # Embedding and chunking
     embed_model: str = Field(
         "minilm",
-        description="'minilm' (the packaged all-MiniLM-L6-v2), a local sentence-transformers "
-        "folder, or a hub name (needs a network).",
+        description="'minilm' (the packaged all-MiniLM-L6-v2, English), 'e5-multilingual' (the packaged "
+        "multilingual-e5-small, ~100 languages), a local sentence-transformers folder, or a hub name "
+        "(needs a network). A store answers only with the model that built it.",
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
     chunk_tokens: int = Field(128, ge=16, le=512, description="Chunk size in embedder tokens.")
@@ -41,6 +42,16 @@ class Settings(BaseSettings):
     top_k: int = Field(4, ge=1, le=20)
     max_passages_per_article: int = Field(
         2, ge=1, le=20, description="At most this many passages from one article go to the model."
+    )
+    context_sentences: int = Field(
+        1, ge=0, le=5, description="Sentences added on each side of a passage for the model, budget allowing."
+    )
+    context_tokens: int = Field(
+        640,
+        ge=64,
+        le=16384,
+        description="Token budget (embedder tokens) of all passages together, neighbouring sentences "
+        "included; passages are never cut to fit it.",
     )
     retrieval_mode: Literal["hybrid", "dense", "sparse"] = Field(
         "hybrid", description="'hybrid' fuses dense (Chroma) and BM25 results; the others use one alone."
@@ -58,20 +69,21 @@ class Settings(BaseSettings):
     recency_half_life_days: float = Field(
         7.0, gt=0.0, le=3650.0, description="The recency bonus halves per this many days."
     )
-    min_relevance: float = Field(
-        0.2,
+    min_relevance: float | None = Field(
+        None,
         ge=-1.0,
         le=1.0,
         description="Cosine similarity below which a retrieved chunk counts as irrelevant; if no chunk "
-        "reaches it, Citewire abstains without calling the model.",
+        "reaches it, Citewire abstains without calling the model. Unset: the embedder's calibrated "
+        "value (0.2 for MiniLM).",
     )
-    min_answer_relevance: float = Field(
-        0.3,
+    min_answer_relevance: float | None = Field(
+        None,
         ge=-1.0,
         le=1.0,
         description="Cosine of question and checked answer below which the answer, though backed, is "
-        "not about the question, and Citewire abstains. Right answers on the development data scored "
-        ">= 0.40 (docs/EVALUATION.md).",
+        "not about the question, and Citewire abstains. Unset: the embedder's calibrated value (0.3 "
+        "for MiniLM; right answers on the development data scored >= 0.40, docs/EVALUATION.md).",
     )
     judge_claims: bool = Field(
         True,

@@ -1,10 +1,12 @@
-"""Tests for service.context: diversity across articles and merging of overlapping chunks."""
+"""Tests for service.context: diversity across articles, merging of overlapping chunks, widening."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from index.articles import Article
 from index.store import StoredArticle
-from service.context import assemble
+from service.context import assemble, widen
 from service.engine import Passage
 
 TEXT_A = "Alpha one. Alpha two. Alpha three. Alpha four. Alpha five. Alpha six."
@@ -56,3 +58,39 @@ def test_k_limits_and_order_is_kept() -> None:
 def test_free_slots_go_to_the_skipped_chunks_when_no_other_article_is_left() -> None:
     ranked = [_p(A, 0, 10, 0.9, 0), _p(A, 22, 34, 0.8, 2), _p(A, 47, 58, 0.7, 4)]
     assert [p.start for p in assemble(ranked, k=3, max_per_article=1)] == [0, 22, 47]
+
+
+class WordCounter:
+    """One token per word: enough to check the budget arithmetic."""
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+    def token_ends(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+
+def test_widen_adds_the_sentence_before_and_after() -> None:
+    (wide,) = widen([_p(A, 22, 34, 0.9, 2)], WordCounter(), budget=100, sentences=1)
+    assert (wide.start, wide.end) == (11, 46)
+    assert wide.text == TEXT_A[11:46] == "Alpha two. Alpha three. Alpha four."
+    (wider,) = widen([_p(A, 22, 34, 0.9, 2)], WordCounter(), budget=100, sentences=2)
+    assert wider.text == TEXT_A[0:58]
+
+
+def test_widen_spends_the_budget_on_the_best_passage_first() -> None:
+    best, other = _p(A, 22, 34, 0.9, 2), _p(B, 0, 22, 0.8, 0)  # 2 + 4 words
+    wide_a, same_b = widen([best, other], WordCounter(), budget=8, sentences=1)
+    assert (wide_a.start, wide_a.end) == (11, 34)  # "Alpha two." fits; nothing else does
+    assert same_b == other
+
+
+def test_widen_never_grows_a_passage_into_another() -> None:
+    chosen = widen([_p(A, 0, 10, 0.9, 0), _p(A, 22, 34, 0.8, 2)], WordCounter(), budget=100, sentences=1)
+    assert [(p.start, p.end) for p in chosen] == [(0, 21), (22, 46)]
+
+
+def test_widen_with_no_sentences_or_no_budget_changes_nothing() -> None:
+    ranked = [_p(A, 22, 34, 0.9, 2)]
+    assert widen(ranked, WordCounter(), budget=100, sentences=0) == ranked
+    assert widen(ranked, WordCounter(), budget=2, sentences=3) == ranked
