@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.articles import Article
+from index.chunking import chunk_text, sentence_spans
 from index.embedding import Embedder
 from index.ingest import ingest_articles
 from prompts import load_prompt
@@ -115,6 +116,22 @@ def test_top_k_limits_the_sources_in_the_prompt(client: TestClient, api: Api) ->
     (prompt,) = api.llm.prompts
     assert "Source [1]:" in prompt
     assert "Source [2]:" not in prompt
+
+
+def test_the_model_also_sees_the_sentences_around_its_passage(client: TestClient, api: Api, embedder: Embedder) -> None:
+    api.llm.script("FT reviewed the memo [1].")
+    body = _ask(client, ANSWERABLE, top_k=1)
+    (prompt,) = api.llm.prompts
+    index = int(body["citations"][0]["chunk_id"].rsplit("::", 1)[1])
+    text = api.article.text
+    chunk = chunk_text(text, embedder.counter, 128, 32)[index]
+    spans = sentence_spans(text)
+    neighbours = [text[a:b] for a, b in spans if b <= chunk.start][-1:] + [
+        text[a:b] for a, b in spans if a >= chunk.end
+    ][:1]
+    assert neighbours, "the chunk has no sentence around it"
+    for sentence in neighbours:
+        assert " ".join(sentence.split()) in prompt
 
 
 def test_sentences_from_two_passages_get_two_citations(client: TestClient, api: Api) -> None:
