@@ -6,20 +6,28 @@ Models load once in the app's lifespan; generation runs in FastAPI's thread pool
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 
 from index.store import ArticleStore, StoredArticle
+from service import openai_compat
+from service.answering import AnswerRequest, GenerationTimeout, Prepared, Responder
 from service.api_models import (
     ArticleDetail,
     ArticleList,
     ArticleSummary,
+    ChatRequest,
+    ChatResponse,
     EvalJob,
     EvalRequest,
     Health,
@@ -27,15 +35,21 @@ from service.api_models import (
     QueryRequest,
     QueryResponse,
 )
+from service.chat import Turn
 from service.components import build_components, build_engine
-from service.engine import CitewireQueryEngine
+from service.engine import Answer, CitewireQueryEngine
 from service.evaluation.dataset import QuestionFormatError, question_from_record
 from service.evaluation.jobs import evaluation_job
+from service.gate import Busy, GenerationGate
 from service.jobs import Job, JobRunner
 from service.passages import passage_window
 from service.responses import to_query_response
 from service.runtime import configure_for_serving
 from service.settings import Settings
+from service.streaming import GenerationStream, answer_events, finished
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 @dataclass
@@ -43,10 +57,61 @@ class AppState:
     settings: Settings
     engine: CitewireQueryEngine
     jobs: JobRunner
+    responder: Responder
 
     @property
     def store(self) -> ArticleStore:
         return self.engine.store
+
+
+def _check_length(state: AppState, question: str) -> None:
+    limit = state.settings.max_question_chars
+    if len(question) > limit:
+        raise HTTPException(status_code=422, detail=f"question is longer than {limit} characters")
+
+
+async def _prepare(state: AppState, request: AnswerRequest) -> Prepared:
+    try:
+        return await run_in_threadpool(state.responder.prepare, request)
+    except Busy as exc:
+        raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
+
+
+async def _run(state: AppState, prepared: Prepared) -> Answer:
+    try:
+        answer = await run_in_threadpool(state.responder.run, prepared)
+    except GenerationTimeout as exc:
+        raise HTTPException(status_code=504, detail=str(exc)) from exc
+    assert answer is not None  # only a stop event ends a run without an answer
+    return answer
+
+
+def _events(state: AppState, prepared: Prepared) -> AsyncIterator[tuple[str, Any]]:
+    if prepared.answer is not None:
+        return _single(prepared.answer)
+    return GenerationStream(state.responder, prepared).events()
+
+
+async def _single(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
+    yield "final", answer
+
+
+async def _deliver(state: AppState, prepared: Prepared, stream: bool, shape: Any) -> Any:
+    """The JSON response, or the SSE stream of it."""
+    if not stream:
+        return shape(await _run(state, prepared))
+    if prepared.answer is not None:
+        return StreamingResponse(finished(prepared.answer, shape), media_type="text/event-stream", headers=_SSE_HEADERS)
+    events = answer_events(GenerationStream(state.responder, prepared), shape)
+    return StreamingResponse(events, media_type="text/event-stream", headers=_SSE_HEADERS)
+
+
+async def _respond(state: AppState, request: AnswerRequest, stream: bool, shape: Any) -> Any:
+    return await _deliver(state, await _prepare(state, request), stream, shape)
+
+
+def _chat_response(answer: Answer, prepared: Prepared) -> ChatResponse:
+    return ChatResponse(**to_query_response(answer).model_dump(), standalone_question=prepared.standalone_question)
 
 
 def _state(request: Request) -> AppState:
@@ -64,7 +129,8 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
         configure_for_serving()
         ready = engine or build_engine(build_components(settings))
         jobs = JobRunner(settings.data_dir / "eval")
-        app.state.citewire = AppState(settings=settings, engine=ready, jobs=jobs)
+        gate = GenerationGate(settings.max_queued_requests, settings.request_timeout_s)
+        app.state.citewire = AppState(settings=settings, engine=ready, jobs=jobs, responder=Responder(ready, gate))
         yield
 
     app = FastAPI(
@@ -95,16 +161,76 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
             chunks=store.count_chunks(),
             embed_model=state.settings.embed_model,
             llm=f"{state.settings.llm_backend}:{state.settings.llm_model}",
+            generating=state.responder.gate.active,
+            queued=state.responder.gate.waiting,
         )
 
     @app.post("/v1/query", response_model=QueryResponse, tags=["answers"])
-    def query(body: QueryRequest, state: State) -> QueryResponse:
-        """Answer a question from the indexed articles, with [n] markers and their citations."""
-        limit = state.settings.max_question_chars
-        if len(body.question) > limit:
-            raise HTTPException(status_code=422, detail=f"question is longer than {limit} characters")
+    async def query(body: QueryRequest, state: State) -> Any:
+        """Answer a question from the indexed articles, with [n] markers and their citations.
+
+        With ``"stream": true``: Server-Sent Events, 'token' events as the model writes, then one
+        'final' event holding this same response, checked (the streamed words are the model's draft)."""
+        _check_length(state, body.question)
         where = body.filters.to_filter() if body.filters is not None else None
-        return to_query_response(state.engine.answer(body.question, body.top_k, where))
+        request = AnswerRequest(body.question, top_k=body.top_k, where=where)
+
+        def shape(answer: Answer) -> dict[str, Any]:
+            return to_query_response(answer).model_dump()
+
+        return await _respond(state, request, body.stream, shape)
+
+    @app.post("/v1/chat", response_model=ChatResponse, tags=["answers"])
+    async def chat(body: ChatRequest, state: State) -> Any:
+        """Answer the last question of a conversation; a follow-up is first rewritten to stand alone.
+
+        ``standalone_question`` tells what was searched. ``"stream": true`` works as on /v1/query."""
+        question = body.messages[-1].content
+        _check_length(state, question)
+        where = body.filters.to_filter() if body.filters is not None else None
+        history = [Turn(role=m.role, content=m.content) for m in body.messages[:-1]]
+        request = AnswerRequest(question, history, body.top_k, where)
+        prepared = await _prepare(state, request)
+
+        def shape(answer: Answer) -> dict[str, Any]:
+            return _chat_response(answer, prepared).model_dump()
+
+        return await _deliver(state, prepared, body.stream, shape)
+
+    @app.post("/v1/chat/completions", tags=["openai"])
+    async def chat_completions(body: openai_compat.OpenAIChatRequest, state: State) -> Any:
+        """OpenAI-compatible chat completions (stream or not); citations in the text and in ``citewire``."""
+        question, history = body.conversation()
+        _check_length(state, question)
+        prepared = await _prepare(state, AnswerRequest(question, history))
+        if not body.stream:
+            answer = await _run(state, prepared)
+            return openai_compat.completion(_chat_response(answer, prepared), body.model)
+
+        async def chunks(events: AsyncIterator[tuple[str, Any]]) -> AsyncIterator[str]:
+            async for kind, data in events:
+                if kind == "token":
+                    yield ": generating\n\n"  # a comment: keeps the connection alive, clients skip it
+                elif kind == "final":
+                    for chunk in openai_compat.stream_chunks(_chat_response(data, prepared), body.model):
+                        yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+                else:
+                    yield f"data: {json.dumps({'error': {'message': data, 'type': 'server_error'}})}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(chunks(_events(state, prepared)), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+    @app.get("/v1/models", tags=["openai"])
+    def list_models() -> dict[str, Any]:
+        """The one model name /v1/chat/completions answers as (any name a client sends is accepted)."""
+        return openai_compat.models()
+
+    @app.get("/", include_in_schema=False)
+    def index_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/v1/articles", response_model=ArticleList, tags=["articles"])
     def list_articles(state: State) -> ArticleList:

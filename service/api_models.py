@@ -56,26 +56,64 @@ class QueryFilters(BaseModel):
         )
 
 
+def clean_text(value: str, what: str = "question") -> str:
+    """Stripped text, refused when blank, with NUL characters, or not encodable (lone surrogates)."""
+    value = value.strip()
+    if not value:
+        raise ValueError(f"{what} must not be blank")
+    if "\x00" in value:
+        raise ValueError(f"{what} must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+_STREAM = "Answer as Server-Sent Events: 'token' events as the model writes, then one 'final' event."
+
+
 class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = Field(min_length=1, max_length=100_000, description="The question, in plain language.")
     top_k: int | None = Field(None, ge=1, le=20, description="How many passages to retrieve (default from settings).")
     filters: QueryFilters | None = Field(None, description="Restrict the search to some articles.")
+    stream: bool = Field(False, description=_STREAM)
 
     @field_validator("question")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("question must not be blank")
-        if "\x00" in value:
-            raise ValueError("question must not contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("question must be valid Unicode text (no lone surrogates)") from None
-        return value
+        return clean_text(value)
+
+
+class ChatTurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Literal["user", "assistant"]
+    content: str = Field(min_length=1, max_length=100_000)
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        return clean_text(value, "content")
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    messages: list[ChatTurnIn] = Field(
+        min_length=1, max_length=200, description="The conversation so far; the last message is the user's question."
+    )
+    top_k: int | None = Field(None, ge=1, le=20)
+    filters: QueryFilters | None = None
+    stream: bool = Field(False, description=_STREAM)
+
+    @model_validator(mode="after")
+    def _ends_with_a_question(self) -> ChatRequest:
+        if self.messages[-1].role != "user":
+            raise ValueError("the last message must be the user's question")
+        return self
 
 
 class CitationOut(BaseModel):
@@ -111,6 +149,12 @@ class QueryResponse(BaseModel):
     citations: list[CitationOut]
     sentences: list[SentenceOut] = Field(description="Per-sentence support of the model's answer.")
     timings_ms: Timings
+
+
+class ChatResponse(QueryResponse):
+    standalone_question: str = Field(
+        description="The question as searched: a follow-up rewritten to stand alone, else the question itself."
+    )
 
 
 class ArticleSummary(BaseModel):
@@ -154,6 +198,8 @@ class Health(BaseModel):
     chunks: int
     embed_model: str
     llm: str
+    generating: int = Field(0, description="Answers being generated now (the model serves one at a time).")
+    queued: int = Field(0, description="Requests waiting for the model.")
 
 
 class EvalRequest(BaseModel):

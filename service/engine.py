@@ -10,6 +10,7 @@ against the stored article text so every quote is exactly the article's words at
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,6 +81,19 @@ class Answer:
     sentences: list[CheckedSentence] = field(default_factory=list)
 
 
+@dataclass
+class Draft:
+    """A question ready for the model: its passages, the texts shown, and the prompt."""
+
+    question: str
+    retrieved: list[Passage]
+    relevant: list[Passage]  # the passages shown, in source order [1], [2]...
+    shown: list[str]  # their texts as the model sees them (answers are checked against these)
+    messages: list[ChatMessage]
+    started: float  # perf_counter() when the question arrived
+    retrieve_ms: float
+
+
 class CitewireQueryEngine(CustomQueryEngine):
     """Answers a question from the indexed articles, or abstains."""
 
@@ -114,6 +128,18 @@ class CitewireQueryEngine(CustomQueryEngine):
         return assemble(passages, k, self.max_passages_per_article)
 
     def answer(self, question: str, top_k: int | None = None, where: ArticleFilter | None = None) -> Answer:
+        """Retrieve, generate, verify: the whole answer in one call (CLI, evaluation, tests)."""
+        draft = self.draft(question, top_k, where)
+        if isinstance(draft, Answer):
+            return draft
+        generate_started = time.perf_counter()
+        raw = "".join(self.generate(draft))
+        return self.finish(draft, raw, (time.perf_counter() - generate_started) * 1000)
+
+    def draft(self, question: str, top_k: int | None = None, where: ArticleFilter | None = None) -> Draft | Answer:
+        """Retrieval and the relevance gate: what the model will answer from, or the abstention.
+
+        Split from generation so a server can retrieve outside its one-generation-at-a-time queue."""
         started = time.perf_counter()
         retrieved = self.find_passages(question, top_k, where)
         retrieve_ms = (time.perf_counter() - started) * 1000
@@ -121,14 +147,33 @@ class CitewireQueryEngine(CustomQueryEngine):
         relevant = [p for p in retrieved if p.relevant(self.min_relevance)]
         if not retrieved or max(p.score for p in retrieved) < self.min_relevance:
             return self._abstain(retrieved, retrieve_ms, 0.0, started)
-
         if self.token_counter is not None:
             relevant = widen(relevant, self.token_counter, self.context_tokens, self.context_sentences)
         shown = [neutralise(p.text) for p in relevant]  # what the model sees and answers are checked against
-        gen_started = time.perf_counter()
-        response = self.llm.chat(self._messages(question, relevant, shown), max_tokens=self.max_answer_tokens)
-        generate_ms = (time.perf_counter() - gen_started) * 1000
-        raw = (response.message.content or "").strip()
+        messages = self._messages(question, relevant, shown)
+        return Draft(question, retrieved, relevant, shown, messages, started, retrieve_ms)
+
+    def generate(self, draft: Draft, should_stop: Callable[[], bool] | None = None) -> Iterator[str]:
+        """The model's raw answer, piece by piece as it is generated; stops early once ``should_stop()``."""
+        text = ""
+        stream = self.llm.stream_chat(draft.messages, max_tokens=self.max_answer_tokens)
+        try:
+            for part in stream:
+                full = part.message.content or ""
+                delta = part.delta if part.delta is not None else full[len(text) :]
+                text += delta
+                if delta:
+                    yield delta
+                if should_stop is not None and should_stop():
+                    return
+        finally:
+            stream.close()  # ends llama.cpp's generation now and frees the model for the next request
+
+    def finish(self, draft: Draft, raw: str, generate_ms: float) -> Answer:
+        """Check the raw answer against the passages shown and turn it into a cited answer (or abstain)."""
+        question, retrieved, relevant, shown = draft.question, draft.retrieved, draft.relevant, draft.shown
+        started, retrieve_ms = draft.started, draft.retrieve_ms
+        raw = raw.strip()
         if looks_like_refusal(raw):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started)
         verify_started = time.perf_counter()

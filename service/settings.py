@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    max_queued_requests: int = Field(
+        8, ge=0, le=1000, description="Requests that may wait for the model; more get 503 with Retry-After."
+    )
+    request_timeout_s: float = Field(
+        180.0, gt=0, le=3600, description="A request's limit for waiting and generating together."
+    )
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:

@@ -59,3 +59,23 @@ def running(
 def citewire(*args: str) -> list[str]:
     """The command line that runs the installed CLI from this interpreter's environment."""
     return [sys.executable, "-m", "service.cli", *args]
+
+
+@contextmanager
+def seeded_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``citewire ingest seeds/`` into ``data_dir``, then ``citewire serve`` on a free port; yields its URL."""
+    seeds = Path(__file__).resolve().parents[2] / "seeds"
+    ingest = subprocess.run(
+        citewire("ingest", str(seeds), "--data-dir", str(data_dir), "--quiet"),
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    assert "1 created" in ingest.stdout
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = citewire("serve", "--data-dir", str(data_dir), "--port", str(port))
+    with running(args, f"{base}/healthz", data_dir / "server.log", env=env):
+        yield base

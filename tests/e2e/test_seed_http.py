@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.servers import citewire, free_port, running
+from tests.e2e.servers import citewire, seeded_server
 
 pytestmark = pytest.mark.slow
 MARKER = re.compile(r"\[(\d+)\]")
@@ -38,19 +38,7 @@ UNANSWERABLE = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("citewire-data")
-    ingest = subprocess.run(
-        citewire("ingest", str(REPO_ROOT / "seeds"), "--data-dir", str(data_dir), "--quiet"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert ingest.returncode == 0, ingest.stderr
-    assert "1 created" in ingest.stdout
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    args = citewire("serve", "--data-dir", str(data_dir), "--port", str(port))
-    with running(args, f"{base}/healthz", data_dir / "server.log"):
+    with seeded_server(tmp_path_factory.mktemp("citewire-data")) as base:
         yield base
 
 

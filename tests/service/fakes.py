@@ -11,6 +11,7 @@ from pydantic import Field
 
 JUDGE_MARK = "Claim:"  # only the claim judge's prompt (prompts/judge_user.txt) has it
 EXTRACT_MARK = "Answer with a few words copied from the text"  # prompts/judge_extract_user.txt
+REWRITE_MARK = "Rewritten question:"  # prompts/condense_user.txt
 
 
 class ScriptedLLM(CustomLLM):
@@ -19,6 +20,8 @@ class ScriptedLLM(CustomLLM):
     judge's two kinds go to ``judge_prompts``."""
 
     reply: str = "NOT IN SOURCES"
+    rewritten: str = ""  # the reply to a follow-up rewrite prompt
+    rewrite_prompts: list[str] = Field(default_factory=list)
     verdict: str = "true"
     extracted: str = "not stated"
     prompts: list[str] = Field(default_factory=list)
@@ -28,12 +31,14 @@ class ScriptedLLM(CustomLLM):
     def calls(self) -> int:
         return len(self.prompts)
 
-    def script(self, reply: str, verdict: str = "true", extracted: str = "not stated") -> None:
+    def script(self, reply: str, verdict: str = "true", extracted: str = "not stated", rewritten: str = "") -> None:
         self.reply = reply
+        self.rewritten = rewritten
         self.verdict = verdict
         self.extracted = extracted
         self.prompts.clear()
         self.judge_prompts.clear()
+        self.rewrite_prompts.clear()
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -41,6 +46,9 @@ class ScriptedLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        if REWRITE_MARK in prompt:
+            self.rewrite_prompts.append(prompt)
+            return CompletionResponse(text=self.rewritten)
         if JUDGE_MARK in prompt or EXTRACT_MARK in prompt:
             self.judge_prompts.append(prompt)
             return CompletionResponse(text=self.verdict if JUDGE_MARK in prompt else self.extracted)
@@ -49,4 +57,11 @@ class ScriptedLLM(CustomLLM):
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        yield self.complete(prompt, formatted, **kwargs)
+        """The same reply, a word at a time (with its space), like a model streaming tokens."""
+        text = self.complete(prompt, formatted, **kwargs).text
+        words = text.split(" ")
+        so_far = ""
+        for i, word in enumerate(words):
+            delta = word if i == 0 else " " + word
+            so_far += delta
+            yield CompletionResponse(text=so_far, delta=delta)

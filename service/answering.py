@@ -1,0 +1,92 @@
+"""One request end to end under the generation gate: rewrite, retrieve, generate, verify.
+
+HTTP-agnostic, so the query, chat and OpenAI-compatible routes share it, streamed or not. The work is
+split in two blocking steps: ``prepare`` (rewrite a follow-up and retrieve; it takes a generation
+slot only when the model will be needed, and raises ``Busy`` when none is free) and ``run``
+(generate, passing each piece to ``emit``, then verify; it frees the slot whatever happens).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from index.filters import ArticleFilter
+from service.chat import Turn, needs_rewrite, standalone_question
+from service.engine import Answer, CitewireQueryEngine, Draft
+from service.gate import GenerationGate, Ticket
+
+
+class GenerationTimeout(Exception):
+    """The answer was not finished within the request's time limit."""
+
+
+@dataclass
+class AnswerRequest:
+    question: str  # the user's last question, as asked
+    history: Sequence[Turn] = field(default_factory=list)  # earlier turns of a conversation
+    top_k: int | None = None
+    where: ArticleFilter | None = None
+
+
+@dataclass
+class Prepared:
+    """What ``prepare`` found: an answer already (abstained before the model), or a draft and its slot."""
+
+    standalone_question: str
+    answer: Answer | None = None
+    draft: Draft | None = None
+    ticket: Ticket | None = None
+
+
+class Responder:
+    def __init__(self, engine: CitewireQueryEngine, gate: GenerationGate) -> None:
+        self.engine = engine
+        self.gate = gate
+
+    def prepare(self, request: AnswerRequest) -> Prepared:
+        ticket: Ticket | None = None
+        try:
+            question = request.question
+            if needs_rewrite(question, request.history):
+                ticket = self.gate.enter()  # the rewrite is a model call too
+                question = standalone_question(self.engine.llm, request.history, question)
+            draft = self.engine.draft(question, request.top_k, request.where)
+            if isinstance(draft, Answer):
+                if ticket is not None:
+                    self.gate.leave(ticket)
+                return Prepared(question, answer=draft)
+            return Prepared(question, draft=draft, ticket=ticket or self.gate.enter())
+        except BaseException:
+            if ticket is not None:
+                self.gate.leave(ticket)
+            raise
+
+    def run(
+        self,
+        prepared: Prepared,
+        emit: Callable[[str], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> Answer | None:
+        """The verified answer; None if ``stop`` was set (the client left) before it was done."""
+        if prepared.answer is not None:
+            return prepared.answer
+        draft, ticket = prepared.draft, prepared.ticket
+        assert draft is not None and ticket is not None
+        try:
+            started = time.perf_counter()
+            pieces: list[str] = []
+            stopped = stop.is_set if stop is not None else (lambda: False)
+            for piece in self.engine.generate(draft, lambda: stopped() or ticket.expired()):
+                pieces.append(piece)
+                if emit is not None:
+                    emit(piece)
+            if stopped():
+                return None
+            if ticket.expired():
+                raise GenerationTimeout(f"the answer took longer than {self.gate.timeout_s:g} s")
+            return self.engine.finish(draft, "".join(pieces), (time.perf_counter() - started) * 1000)
+        finally:
+            self.gate.leave(ticket)

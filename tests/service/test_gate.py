@@ -1,0 +1,85 @@
+"""The generation gate: one at a time, a bounded queue, deadlines, and Retry-After."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from service.gate import Busy, GenerationGate
+
+
+def _hold(gate: GenerationGate, entered: threading.Event, release: threading.Event) -> threading.Thread:
+    def work() -> None:
+        with gate.slot():
+            entered.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert entered.wait(5)
+    return thread
+
+
+def test_a_full_queue_turns_requests_away_at_once_with_a_retry_hint() -> None:
+    gate = GenerationGate(max_waiting=0, timeout_s=5)
+    entered, release = threading.Event(), threading.Event()
+    holder = _hold(gate, entered, release)
+    started = time.monotonic()
+    with pytest.raises(Busy) as busy:
+        gate.enter()
+    assert time.monotonic() - started < 1  # refused, not queued
+    assert busy.value.retry_after_s >= 1
+    release.set()
+    holder.join()
+    with gate.slot() as ticket:  # free again
+        assert not ticket.expired()
+    assert gate.active == 0 and gate.waiting == 0
+
+
+def test_a_waiting_request_gives_up_at_its_deadline() -> None:
+    gate = GenerationGate(max_waiting=4, timeout_s=0.3)
+    entered, release = threading.Event(), threading.Event()
+    holder = _hold(gate, entered, release)
+    started = time.monotonic()
+    with pytest.raises(Busy, match="within"):
+        gate.enter()
+    assert 0.25 < time.monotonic() - started < 2
+    assert gate.waiting == 0
+    release.set()
+    holder.join()
+
+
+def test_waiters_are_served_one_after_another() -> None:
+    gate = GenerationGate(max_waiting=8, timeout_s=5)
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    def work() -> None:
+        with gate.slot():
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.02)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1
+    assert gate.active == 0
+
+
+def test_leaving_twice_frees_one_slot_only() -> None:
+    gate = GenerationGate(max_waiting=0, timeout_s=1)
+    ticket = gate.enter()
+    gate.leave(ticket)
+    gate.leave(ticket)  # a second leave must not raise the slot count above one
+    first = gate.enter()
+    with pytest.raises(Busy):
+        gate.enter()
+    gate.leave(first)
