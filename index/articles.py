@@ -8,6 +8,11 @@ import re
 from dataclasses import asdict, dataclass
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+_TITLE_FALLBACK_CHARS = 120
+
+
+class ArticleFormatError(ValueError):
+    """An input file or record that cannot be read as an article; the message says where and why."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,7 @@ class Article:
     url: str | None = None
     published_at: str | None = None
     section: str | None = None
+    author: str | None = None
     lang: str | None = None
 
     @property
@@ -28,6 +34,8 @@ class Article:
         """A content hash: equal versions mean re-ingesting changes nothing."""
         payload = asdict(self)
         payload.pop("id")
+        if payload["author"] is None:  # added later: stored versions of articles without an author must not change
+            payload.pop("author")
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -35,6 +43,14 @@ class Article:
 def chunk_search_text(title: str, chunk_text: str) -> str:
     """What both retrievers see of a chunk (embedded and BM25-indexed): the title gives short chunks their topic."""
     return f"{title}\n{chunk_text}" if title else chunk_text
+
+
+def title_from_text(text: str) -> str:
+    """A title for an article that has none: its first line, cut at a word when long."""
+    first_line = text.strip().split("\n", 1)[0].strip()
+    if len(first_line) <= _TITLE_FALLBACK_CHARS:
+        return first_line
+    return first_line[:_TITLE_FALLBACK_CHARS].rsplit(" ", 1)[0] + "…"
 
 
 def is_safe_id(candidate: str) -> bool:

@@ -22,6 +22,7 @@ class Outcome(StrEnum):
 class IngestReport:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     chunks_written: int = 0
+    duplicate_of: dict[str, str] = field(default_factory=dict)  # id -> the stored article with the same text
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for o in self.outcomes.values() if o is outcome)
@@ -39,13 +40,20 @@ def ingest_articles(
     embedder: Embedder,
     policy: ChunkingPolicy,
     on_article: Callable[[Article, Outcome], None] | None = None,
+    report: IngestReport | None = None,
 ) -> IngestReport:
-    """Store each article unless the same version is already stored; report what happened to each."""
-    report = IngestReport()
+    """Store each article unless the same version (or text) is already stored; report what happened.
+
+    ``on_article`` hears of each article as soon as it is done (``report`` already holds it)."""
+    report = report if report is not None else IngestReport()
     try:
         for article in articles:
             previous = store.version_of(article.id)
+            twin = store.same_text(article) if previous is None else None
             if previous == article.version:
+                outcome = Outcome.UNCHANGED
+            elif twin is not None:  # the same story under another name or URL: keep the one copy
+                report.duplicate_of[article.id] = twin
                 outcome = Outcome.UNCHANGED
             else:
                 chunks = chunk_text(article.text, embedder.counter, policy.max_tokens, policy.overlap_tokens)

@@ -1,24 +1,40 @@
-"""Read articles from `.txt`/`.md` files and `.jsonl` files (one article per line)."""
+"""Read articles from `.txt`/`.md` files, saved web pages (`.html`/`.htm`) and `.jsonl` files (one article a line).
+
+Files are read as bytes and decoded by ``index.encoding``, so a file from disk and an upload go the
+same way and a file that is empty, binary or in an unknown encoding is refused with a clear message.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from index.articles import Article, derive_article_id
+from index.articles import Article, ArticleFormatError, derive_article_id, title_from_text
+from index.encoding import decode_text, sniff_html_charset
+from index.html import article_from_html
 from index.language import detect_language
 from index.parsing import parse_date, parse_scraped_text, strip_boilerplate_tail
 
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "ArticleFormatError",
+    "article_from_html",
+    "article_from_record",
+    "article_from_text",
+    "articles_from_bytes",
+    "collect_files",
+    "decode_text",
+    "expected_count",
+    "load_file",
+]
+
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
-_TITLE_FALLBACK_CHARS = 120
-
-
-class ArticleFormatError(ValueError):
-    """An input file or record that cannot be read as an article; the message says where and why."""
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+_STRING_FIELDS = ("id", "title", "url", "source", "published_at", "section", "author", "lang")
 
 
 def article_from_text(raw: str, *, article_id: str | None = None, url: str | None = None) -> Article:
@@ -28,7 +44,7 @@ def article_from_text(raw: str, *, article_id: str | None = None, url: str | Non
         raise ArticleFormatError("the article has no body text")
     return Article(
         id=derive_article_id(explicit=article_id, url=url, fallback_key=parsed.title),
-        title=parsed.title or _title_from_text(parsed.body),
+        title=parsed.title or title_from_text(parsed.body),
         text=parsed.body,
         source=parsed.source,
         url=url,
@@ -39,17 +55,17 @@ def article_from_text(raw: str, *, article_id: str | None = None, url: str | Non
 
 
 def article_from_record(record: dict[str, Any]) -> Article:
-    """Build an article from a JSON object: ``id?, title, url?, source?, published_at?, text``."""
+    """Build an article from a JSON object: ``id?, title, url?, source?, published_at?, section?, author?, text``."""
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ArticleFormatError("'text' must be a non-empty string")
-    for key in ("id", "title", "url", "source", "published_at", "section", "lang"):
+    for key in _STRING_FIELDS:
         if record.get(key) is not None and not isinstance(record[key], str):
             raise ArticleFormatError(f"'{key}' must be a string")
     text = strip_boilerplate_tail(text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not text:  # checked again: a text of site furniture only ("READ ALSO") is empty once stripped
         raise ArticleFormatError("'text' has no body text once site boilerplate is removed")
-    title = (record.get("title") or "").strip() or _title_from_text(text)
+    title = (record.get("title") or "").strip() or title_from_text(text)
     raw_date = record.get("published_at")
     url = record.get("url") or None
     return Article(
@@ -60,44 +76,61 @@ def article_from_record(record: dict[str, Any]) -> Article:
         url=url,
         published_at=parse_date(raw_date) if raw_date else None,
         section=record.get("section") or None,
+        author=(record.get("author") or "").strip() or None,
         lang=record.get("lang") or detect_language(text),
     )
 
 
-def _title_from_text(text: str) -> str:
-    first_line = text.strip().split("\n", 1)[0].strip()
-    if len(first_line) <= _TITLE_FALLBACK_CHARS:
-        return first_line
-    return first_line[:_TITLE_FALLBACK_CHARS].rsplit(" ", 1)[0] + "…"
-
-
 def load_file(path: Path) -> Iterator[Article]:
     """Yield the articles in one file; raises ArticleFormatError naming the file (and line) on bad input."""
-    suffix = path.suffix.lower()
+    _check_suffix(str(path))  # before reading: an unsupported file may be large
+    yield from articles_from_bytes(str(path), path.read_bytes())
+
+
+def articles_from_bytes(name: str, data: bytes) -> Iterator[Article]:
+    """Yield the articles in a file called ``name`` holding ``data`` (an upload, or a file read from disk).
+
+    The suffix of ``name`` picks the format and its stem is the id of a text or HTML article; errors
+    start with ``name:`` (``name:lineno:`` for a JSONL line).
+    """
+    suffix = _check_suffix(name)
     try:
-        raw = path.read_text(encoding="utf-8-sig")  # -sig: drop the BOM that Windows tools write
-    except UnicodeDecodeError as exc:
-        raise ArticleFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    if suffix in TEXT_SUFFIXES:
+        raw = decode_text(data, declared=sniff_html_charset(data) if suffix in HTML_SUFFIXES else None)
+    except ArticleFormatError as exc:
+        raise ArticleFormatError(f"{name}: {exc}") from exc
+    if suffix in JSONL_SUFFIXES:
+        yield from _jsonl_articles(name, raw)
+        return
+    stem = PurePosixPath(name.replace("\\", "/")).stem
+    try:
+        if suffix in HTML_SUFFIXES:
+            yield article_from_html(raw, article_id=stem)
+        else:
+            yield article_from_text(raw, article_id=stem)
+    except ArticleFormatError as exc:
+        raise ArticleFormatError(f"{name}: {exc}") from exc
+
+
+def _jsonl_articles(name: str, raw: str) -> Iterator[Article]:
+    for lineno, line in enumerate(raw.split("\n"), start=1):
+        if not line.strip():
+            continue
         try:
-            yield article_from_text(raw, article_id=path.stem)
-        except ArticleFormatError as exc:
-            raise ArticleFormatError(f"{path}: {exc}") from exc
-    elif suffix in JSONL_SUFFIXES:
-        for lineno, line in enumerate(raw.split("\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise ArticleFormatError("each line must be a JSON object")
-                yield article_from_record(record)
-            except (json.JSONDecodeError, ArticleFormatError) as exc:
-                raise ArticleFormatError(f"{path}:{lineno}: {exc}") from exc
-    else:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ArticleFormatError("each line must be a JSON object")
+            yield article_from_record(record)
+        except (json.JSONDecodeError, ArticleFormatError) as exc:
+            raise ArticleFormatError(f"{name}:{lineno}: {exc}") from exc
+
+
+def _check_suffix(name: str) -> str:
+    suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
         raise ArticleFormatError(
-            f"{path}: unsupported file type {suffix!r} (use {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+            f"{name}: unsupported file type {suffix!r} (use {', '.join(sorted(SUPPORTED_SUFFIXES))})"
         )
+    return suffix
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:

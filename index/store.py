@@ -11,6 +11,7 @@ write and delete, saved on ``flush``, and rebuilt from Chroma on open when the s
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from index.sparse import SparseDoc, SparseIndex, tokenize
 
 log = logging.getLogger(__name__)
 
-_ARTICLE_FIELDS = ("title", "source", "url", "published_at", "section", "lang")
+_ARTICLE_FIELDS = ("title", "source", "url", "published_at", "section", "author", "lang")
 _SCAN_BATCH = 5000  # chunks read from Chroma per call when rebuilding the BM25 index
 
 
@@ -62,6 +63,11 @@ def _check_embedder(chunks: Collection, embedder: str | None) -> None:
             f"{embedder!r}: set CITEWIRE_EMBED_MODEL={built_with}, or index into another "
             "CITEWIRE_COLLECTION or CITEWIRE_DATA_DIR"
         )
+
+
+def text_fingerprint(text: str) -> str:
+    """The same words in the same order, whatever the spacing or letter case: the same article text."""
+    return hashlib.sha256(" ".join(text.split()).casefold().encode("utf-8")).hexdigest()[:24]
 
 
 def chunk_id(article_id: str, version: str, index: int) -> str:
@@ -109,6 +115,12 @@ class ArticleStore:
         held = set(self.chunks.get(include=[])["ids"])
         if saved is not None and saved.chunk_ids() == held:
             return saved
+        # The saved index is missing or out of step: the last run stopped mid-batch. Chunks of a write
+        # that never committed its article record are dropped first (the engine already ignores them).
+        swept = self.sweep_uncommitted()
+        if swept:
+            log.warning("removed %d chunks of articles whose write did not finish", swept)
+            held = set(self.chunks.get(include=[])["ids"])
         if saved is not None or held:
             log.info("rebuilding the BM25 index from %d stored chunks", len(held))
         rebuilt = SparseIndex(directory, self._scan_sparse_docs())
@@ -130,7 +142,33 @@ class ArticleStore:
             docs.extend(_sparse_doc(cid, m, t) for cid, m, t in zip(got["ids"], metas, tokenize(texts), strict=True))
             offset += len(got["ids"])
 
+    def sweep_uncommitted(self) -> int:
+        """Delete chunks whose article record is absent or names another version; how many went."""
+        committed = {
+            aid: str(meta.get("version"))
+            for aid, meta in zip(*_ids_and_metas(self.articles.get(include=["metadatas"])), strict=True)
+        }
+        stale: list[str] = []
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["metadatas"], limit=_SCAN_BATCH, offset=offset)
+            if not got["ids"]:
+                break
+            for cid, meta in zip(*_ids_and_metas(got), strict=True):
+                if committed.get(str(meta.get("article_id"))) != str(meta.get("version")):
+                    stale.append(cid)
+            offset += len(got["ids"])
+        for start in range(0, len(stale), _SCAN_BATCH):
+            self.chunks.delete(ids=stale[start : start + _SCAN_BATCH])
+        return len(stale)
+
     # -- reads -------------------------------------------------------------------------------
+
+    def same_text(self, article: Article) -> str | None:
+        """The id of another stored article with the same text, if any (the same story under another name)."""
+        got = self.articles.get(where={"text_hash": text_fingerprint(article.text)}, include=[])
+        others = [aid for aid in got["ids"] if aid != article.id]
+        return others[0] if others else None
 
     def get(self, article_id: str) -> StoredArticle | None:
         got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
@@ -255,7 +293,12 @@ def _node(article: Article, version: str, chunk: Chunk, embedding: Sequence[floa
 
 def _article_metadata(article: Article, version: str, chunk_count: int) -> dict[str, str | int]:
     meta: dict[str, str | int] = {k: getattr(article, k) for k in _ARTICLE_FIELDS if getattr(article, k) is not None}
-    meta.update(version=version, chunk_count=chunk_count, ingested_at=datetime.now(UTC).isoformat())
+    meta.update(
+        version=version,
+        chunk_count=chunk_count,
+        ingested_at=datetime.now(UTC).isoformat(),
+        text_hash=text_fingerprint(article.text),
+    )
     return meta
 
 
@@ -273,3 +316,7 @@ def _stored_from_record(article_id: str, text: str | None, meta: Any) -> StoredA
         chunk_count=int(meta.get("chunk_count", 0)),
         ingested_at=str(meta.get("ingested_at", "")),
     )
+
+
+def _ids_and_metas(got: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    return list(got["ids"]), [dict(m or {}) for m in got["metadatas"] or []]

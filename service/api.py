@@ -9,40 +9,36 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from index.store import ArticleStore, StoredArticle
-from service import openai_compat
+from service import articles_api, openai_compat
 from service.answering import AnswerRequest, GenerationTimeout, Prepared, Responder
 from service.api_models import (
-    ArticleDetail,
-    ArticleList,
-    ArticleSummary,
     ChatRequest,
     ChatResponse,
     EvalJob,
     EvalRequest,
     Health,
-    PassageOut,
     QueryRequest,
     QueryResponse,
 )
+from service.app_state import AppState, State, require_reader, require_writer
 from service.chat import Turn
-from service.components import build_components, build_engine
+from service.components import Components, build_components, build_engine
 from service.engine import Answer, CitewireQueryEngine
 from service.evaluation.dataset import QuestionFormatError, question_from_record
 from service.evaluation.jobs import evaluation_job
 from service.gate import Busy, GenerationGate
+from service.ingestion import Ingestor
 from service.jobs import Job, JobRunner
-from service.passages import passage_window
+from service.limits import BodySizeLimit
 from service.responses import to_query_response
 from service.runtime import configure_for_serving
 from service.settings import Settings
@@ -50,18 +46,6 @@ from service.streaming import GenerationStream, answer_events, finished
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-@dataclass
-class AppState:
-    settings: Settings
-    engine: CitewireQueryEngine
-    jobs: JobRunner
-    responder: Responder
-
-    @property
-    def store(self) -> ArticleStore:
-        return self.engine.store
 
 
 def _check_length(state: AppState, question: str) -> None:
@@ -114,23 +98,26 @@ def _chat_response(answer: Answer, prepared: Prepared) -> ChatResponse:
     return ChatResponse(**to_query_response(answer).model_dump(), standalone_question=prepared.standalone_question)
 
 
-def _state(request: Request) -> AppState:
-    return request.app.state.citewire  # type: ignore[no-any-return]
-
-
-State = Annotated[AppState, Depends(_state)]
-
-
-def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) -> FastAPI:
-    """The ASGI app. Pass ``engine`` to reuse already loaded parts (tests, embedding in other apps)."""
+def create_app(
+    settings: Settings, engine: CitewireQueryEngine | None = None, components: Components | None = None
+) -> FastAPI:
+    """The ASGI app. Pass ``engine`` (and the ``components`` it was built from, for writes) to reuse
+    already loaded parts (tests, embedding in other apps)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_for_serving()
-        ready = engine or build_engine(build_components(settings))
-        jobs = JobRunner(settings.data_dir / "eval")
+        parts = components or (build_components(settings) if engine is None else None)
+        ready = engine or build_engine(parts)  # type: ignore[arg-type]
         gate = GenerationGate(settings.max_queued_requests, settings.request_timeout_s)
-        app.state.citewire = AppState(settings=settings, engine=ready, jobs=jobs, responder=Responder(ready, gate))
+        ingestor = Ingestor(parts, JobRunner(settings.data_dir / "jobs")) if parts is not None else None
+        app.state.citewire = AppState(
+            settings=settings,
+            engine=ready,
+            jobs=JobRunner(settings.data_dir / "eval"),
+            responder=Responder(ready, gate),
+            ingestor=ingestor,
+        )
         yield
 
     app = FastAPI(
@@ -139,6 +126,9 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
         summary="Answers about news articles, every claim cited down to the quoted span.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.include_router(articles_api.read)
+    app.include_router(articles_api.write)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -165,7 +155,7 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
             queued=state.responder.gate.waiting,
         )
 
-    @app.post("/v1/query", response_model=QueryResponse, tags=["answers"])
+    @app.post("/v1/query", response_model=QueryResponse, tags=["answers"], dependencies=[Depends(require_reader)])
     async def query(body: QueryRequest, state: State) -> Any:
         """Answer a question from the indexed articles, with [n] markers and their citations.
 
@@ -180,7 +170,7 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
 
         return await _respond(state, request, body.stream, shape)
 
-    @app.post("/v1/chat", response_model=ChatResponse, tags=["answers"])
+    @app.post("/v1/chat", response_model=ChatResponse, tags=["answers"], dependencies=[Depends(require_reader)])
     async def chat(body: ChatRequest, state: State) -> Any:
         """Answer the last question of a conversation; a follow-up is first rewritten to stand alone.
 
@@ -197,7 +187,7 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
 
         return await _deliver(state, prepared, body.stream, shape)
 
-    @app.post("/v1/chat/completions", tags=["openai"])
+    @app.post("/v1/chat/completions", tags=["openai"], dependencies=[Depends(require_reader)])
     async def chat_completions(body: openai_compat.OpenAIChatRequest, state: State) -> Any:
         """OpenAI-compatible chat completions (stream or not); citations in the text and in ``citewire``."""
         question, history = body.conversation()
@@ -220,7 +210,7 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
 
         return StreamingResponse(chunks(_events(state, prepared)), media_type="text/event-stream", headers=_SSE_HEADERS)
 
-    @app.get("/v1/models", tags=["openai"])
+    @app.get("/v1/models", tags=["openai"], dependencies=[Depends(require_reader)])
     def list_models() -> dict[str, Any]:
         """The one model name /v1/chat/completions answers as (any name a client sends is accepted)."""
         return openai_compat.models()
@@ -232,52 +222,13 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/v1/articles", response_model=ArticleList, tags=["articles"])
-    def list_articles(state: State) -> ArticleList:
-        articles = [_summary(s) for s in state.store.list()]
-        return ArticleList(total=len(articles), articles=articles)
-
-    @app.get("/v1/articles/{article_id}", response_model=ArticleDetail, tags=["articles"])
-    def get_article(article_id: str, state: State) -> ArticleDetail:
-        stored = _find(state, article_id)
-        return ArticleDetail(
-            **_summary(stored).model_dump(),
-            text=stored.article.text,
-            version=stored.version,
-            ingested_at=stored.ingested_at,
-        )
-
-    @app.get("/v1/articles/{article_id}/passage", response_model=PassageOut, tags=["articles"])
-    def get_passage(
-        article_id: str,
-        state: State,
-        start: Annotated[int, Query(ge=0, description="Start offset of the cited span.")],
-        end: Annotated[int, Query(ge=1, description="End offset (exclusive) of the cited span.")],
-        context: Annotated[int, Query(ge=0, le=5000, description="Characters of context around it.")] = 300,
-    ) -> PassageOut:
-        """Open the exact passage behind a citation, with surrounding context."""
-        stored = _find(state, article_id)
-        text = stored.article.text
-        if end <= start or end > len(text):
-            raise HTTPException(
-                status_code=422,
-                detail=f"offsets out of range: need 0 <= start < end <= {len(text)}, got start={start}, end={end}",
-            )
-        ctx_start, ctx_end = passage_window(text, start, end, context)
-        return PassageOut(
-            article_id=article_id,
-            title=stored.article.title,
-            start=start,
-            end=end,
-            quote=text[start:end],
-            context=text[ctx_start:ctx_end],
-            context_start=ctx_start,
-            context_end=ctx_end,
-            highlight_start=start - ctx_start,
-            highlight_end=end - ctx_start,
-        )
-
-    @app.post("/v1/eval", response_model=EvalJob, status_code=202, tags=["evaluation"])
+    @app.post(
+        "/v1/eval",
+        response_model=EvalJob,
+        status_code=202,
+        tags=["evaluation"],
+        dependencies=[Depends(require_writer)],
+    )
     def start_eval(body: EvalRequest, state: State) -> EvalJob:
         """Start a batch evaluation over the indexed articles; poll GET /v1/eval/{id} for progress."""
         try:
@@ -292,7 +243,7 @@ def create_app(settings: Settings, engine: CitewireQueryEngine | None = None) ->
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "60"}) from exc
         return _eval_job(job)
 
-    @app.get("/v1/eval/{job_id}", response_model=EvalJob, tags=["evaluation"])
+    @app.get("/v1/eval/{job_id}", response_model=EvalJob, tags=["evaluation"], dependencies=[Depends(require_reader)])
     def get_eval(job_id: str, state: State) -> EvalJob:
         job = state.jobs.get(job_id)
         if job is None:
@@ -312,25 +263,4 @@ def _eval_job(job: Job) -> EvalJob:
         error=job.error,
         metrics=job.summary,
         results=list(job.results),
-    )
-
-
-def _find(state: AppState, article_id: str) -> StoredArticle:
-    stored = state.store.get(article_id)
-    if stored is None:
-        raise HTTPException(status_code=404, detail=f"no article with id {article_id!r}")
-    return stored
-
-
-def _summary(stored: StoredArticle) -> ArticleSummary:
-    a = stored.article
-    return ArticleSummary(
-        id=a.id,
-        title=a.title,
-        source=a.source,
-        url=a.url,
-        published_at=a.published_at,
-        section=a.section,
-        lang=a.lang,
-        chunk_count=stored.chunk_count,
     )

@@ -164,13 +164,88 @@ class ArticleSummary(BaseModel):
     url: str | None
     published_at: str | None
     section: str | None
+    author: str | None = None
     lang: str | None
     chunk_count: int
 
 
 class ArticleList(BaseModel):
-    total: int
+    total: int = Field(description="Articles matching the filters, on all pages.")
+    offset: int = 0
+    limit: int = 100
     articles: list[ArticleSummary]
+
+
+def _no_nul(value: str | None) -> str | None:
+    """Text fields may be blank (they are optional) but never hold NUL or lone surrogates."""
+    if value is not None and value.strip():
+        clean_text(value, "a text field")
+    elif value is not None and "\x00" in value:
+        raise ValueError("a text field must not contain NUL characters")
+    return value
+
+
+class ArticleIn(BaseModel):
+    """One article to store; like a line of an articles .jsonl file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str | None = Field(None, min_length=1, max_length=128, description="Stable id; default: from url or title.")
+    title: str | None = Field(None, max_length=1000)
+    text: str = Field(min_length=1, description="The article body; citations point into it.")
+    url: str | None = Field(None, max_length=2000)
+    source: str | None = Field(None, max_length=300)
+    published_at: str | None = Field(None, max_length=100, description="A date or date-time; normalised on ingest.")
+    section: str | None = Field(None, max_length=300)
+    author: str | None = Field(None, max_length=500)
+    lang: str | None = Field(None, max_length=20, description="ISO 639-1; detected when absent.")
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, value: str | None) -> str | None:
+        if value is not None and not is_safe_id(value):
+            raise ValueError("id must be 1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit")
+        return value
+
+    @field_validator("title", "text", "url", "source", "published_at", "section", "author", "lang")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _no_nul(value)
+
+
+class ArticleBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    articles: list[ArticleIn] = Field(min_length=1, description="Up to CITEWIRE_MAX_BATCH_ARTICLES articles.")
+
+
+class ArticleResult(BaseModel):
+    id: str
+    title: str
+    outcome: Literal["created", "unchanged", "replaced"] = Field(
+        description="created; unchanged (the same version, or the same text stored as duplicate_of); replaced."
+    )
+    duplicate_of: str | None = Field(None, description="The stored article with the same text, when a duplicate.")
+
+
+class IngestResult(BaseModel):
+    results: list[ArticleResult]
+    counts: dict[str, int]
+
+
+class IngestJob(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    done: int
+    total: int
+    error: str | None = None
+    counts: dict[str, int] | None = Field(None, description="Outcomes, once the job is done.")
+    results: list[ArticleResult]
+
+
+class Deleted(BaseModel):
+    id: str
+    deleted: bool
 
 
 class ArticleDetail(ArticleSummary):

@@ -44,7 +44,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not files:
-        print("error: no .txt, .md or .jsonl files found", file=sys.stderr)
+        print("error: no .txt, .md, .html or .jsonl files found", file=sys.stderr)
         return 2
     components = build_components(settings)
     errors: list[str] = []
@@ -83,7 +83,53 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from service.api import create_app
 
     settings = _settings(args)
+    if settings.api_key is None:
+        loopback = settings.host in ("127.0.0.1", "localhost", "::1")
+        where = "this machine only" if loopback else f"EVERYONE who can reach {settings.host}"
+        print(
+            f"citewire: no CITEWIRE_API_KEY set: anyone on {where} can add and delete articles "
+            "(set CITEWIRE_API_KEY to require 'Authorization: Bearer <key>' for writes)",
+            file=sys.stderr,
+        )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _cmd_delete(args: argparse.Namespace) -> int:
+    from service.components import open_store
+
+    store = open_store(_settings(args))
+    missing = [article_id for article_id in args.ids if not store.delete(article_id)]
+    store.flush()
+    for article_id in missing:
+        print(f"not found: {article_id}", file=sys.stderr)
+    print(f"{len(args.ids) - len(missing)} deleted; store has {store.count_articles()} articles")
+    return 1 if missing else 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from service.components import open_store
+
+    try:
+        where = _filter_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stored = [
+        s
+        for s in open_store(_settings(args)).list()
+        if where is None or where.matches(s.article.id, s.article.source, s.article.published_at)
+    ]
+    page = stored[args.offset : args.offset + args.limit] if args.limit else stored[args.offset :]
+    for s in page:
+        a = s.article
+        if args.json:
+            row = {"id": a.id, "title": a.title, "source": a.source, "published_at": a.published_at}
+            print(json.dumps({**row, "lang": a.lang, "chunks": s.chunk_count}, ensure_ascii=False))
+        else:
+            print(f"{a.id}\t{(a.published_at or '')[:10]}\t{a.source or ''}\t{a.title}")
+    if not args.json:
+        print(f"{len(page)} of {len(stored)} articles", file=sys.stderr)
     return 0
 
 
@@ -125,7 +171,7 @@ def _filter_from_args(args: argparse.Namespace) -> ArticleFilter | None:
         "source": args.source,
         "published_after": args.after,
         "published_before": args.before,
-        "article_ids": args.article_id,
+        "article_ids": getattr(args, "article_id", None),
     }
     if all(v is None for v in values.values()):
         return None
@@ -286,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data-dir", type=Path, help="store folder (default: $CITEWIRE_DATA_DIR or ./data)")
         return p
 
-    p = add("ingest", "index .txt/.md/.jsonl articles (files or folders)")
+    p = add("ingest", "index .txt/.md/.html/.jsonl articles (files or folders)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_ingest)
@@ -307,6 +353,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--before", metavar="YYYY-MM-DD", help="only articles published on or before this day")
     p.add_argument("--article-id", action="append", help="only this article (repeat for several)")
     p.set_defaults(func=_cmd_ask)
+
+    p = add("delete", "remove articles (and their chunks) from the store")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.set_defaults(func=_cmd_delete)
+
+    p = add("list", "list stored articles, newest first")
+    p.add_argument("--source", help="only articles from this source (exact)")
+    p.add_argument("--after", metavar="YYYY-MM-DD", help="only articles published on or after this day")
+    p.add_argument("--before", metavar="YYYY-MM-DD", help="only articles published on or before this day")
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=_cmd_list)
 
     p = add("info", "show models, store size and counts")
     p.set_defaults(func=_cmd_info)

@@ -111,6 +111,21 @@ class Settings(BaseSettings):
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    api_key: SecretStr | None = Field(
+        None,
+        description="When set, every write endpoint needs 'Authorization: Bearer <key>' (401 otherwise). "
+        "Without it, writes are open: keep the host on 127.0.0.1.",
+    )
+    protect_reads: bool = Field(False, description="Require the API key for reads (questions, articles) too.")
+    max_request_bytes: int = Field(
+        25_000_000, ge=1_000, description="Largest request body; more gets 413 (uploads included)."
+    )
+    max_upload_bytes: int = Field(10_000_000, ge=1_000, description="Largest single uploaded file; more gets 413.")
+    max_batch_articles: int = Field(1000, ge=1, le=100_000, description="Most articles in one request or upload.")
+    max_article_chars: int = Field(2_000_000, ge=100, description="Longest article text accepted.")
+    sync_ingest_articles: int = Field(
+        20, ge=0, description="Batches up to this size are stored before the response; larger ones run as a job."
+    )
     max_queued_requests: int = Field(
         8, ge=0, le=1000, description="Requests that may wait for the model; more get 503 with Retry-After."
     )

@@ -1,9 +1,11 @@
-"""Tests for index.loaders and index.articles: ids, versions, .txt/.md/.jsonl reading and errors."""
+"""Tests for index.loaders and index.articles: ids, versions, .txt/.md/.jsonl reading, encodings and errors."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,15 @@ from typing import Any
 import pytest
 
 from index.articles import Article, derive_article_id, is_safe_id
-from index.loaders import ArticleFormatError, article_from_record, collect_files, load_file
+from index.language import foreign_letters
+from index.loaders import (
+    ArticleFormatError,
+    article_from_record,
+    articles_from_bytes,
+    collect_files,
+    decode_text,
+    load_file,
+)
 
 SEED_ID = "000_070c77320a5da855"
 BODY = (
@@ -186,17 +196,17 @@ def test_jsonl_invalid_records(tmp_path: Path, record: dict[str, Any], message: 
 
 
 @pytest.mark.parametrize("name", ["bad.txt", "bad.jsonl"])
-def test_non_utf8_file(tmp_path: Path, name: str) -> None:
+def test_non_utf8_file_too_short_to_tell(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_bytes("Titre\n\nLe café est fermé.".encode("latin-1"))
-    with pytest.raises(ArticleFormatError, match="not UTF-8"):
+    with pytest.raises(ArticleFormatError, match=r"bad\.\w+: not UTF-8 .*could not be told apart.*convert it to UTF-8"):
         list(load_file(path))
 
 
 def test_unsupported_suffix(tmp_path: Path) -> None:
-    path = tmp_path / "page.html"
-    path.write_text(f"<p>{BODY}</p>", encoding="utf-8")
-    with pytest.raises(ArticleFormatError, match=r"unsupported file type '\.html'"):
+    path = tmp_path / "report.pdf"
+    path.write_text(BODY, encoding="utf-8")
+    with pytest.raises(ArticleFormatError, match=r"report\.pdf: unsupported file type '\.pdf'"):
         list(load_file(path))
 
 
@@ -221,11 +231,12 @@ def test_utf8_bom_is_dropped(tmp_path: Path, name: str) -> None:
 
 def test_collect_files_recursive_sorted(tmp_path: Path) -> None:
     root = tmp_path / "corpus"
-    for rel in ["b.txt", "a.md", "sub/c.jsonl", "sub/deeper/d.TXT", "sub/e.html", "notes.pdf", "z.jsonl.bak"]:
+    for rel in ["b.txt", "a.md", "sub/c.jsonl", "sub/deeper/d.TXT", "sub/e.html", "f.HTM", "notes.pdf", "z.jsonl.bak"]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("x", encoding="utf-8")
     found = collect_files([root])
-    assert found == [root / "a.md", root / "b.txt", root / "sub/c.jsonl", root / "sub/deeper/d.TXT"]
+    expected = ["a.md", "b.txt", "f.HTM", "sub/c.jsonl", "sub/deeper/d.TXT", "sub/e.html"]
+    assert found == [root / rel for rel in expected]
 
 
 def test_collect_files_named_file_and_missing(tmp_path: Path) -> None:
@@ -237,3 +248,226 @@ def test_collect_files_named_file_and_missing(tmp_path: Path) -> None:
     assert collect_files([named, folder]) == [named, folder / "one.txt"]
     with pytest.raises(ArticleFormatError, match="no such file or folder"):
         collect_files([tmp_path / "missing"])
+
+
+# -- author and versions --------------------------------------------------------------------------
+
+
+def _version_before_author(article: Article) -> str:
+    """Article.version as computed before ``author`` existed: every field but ``id``, JSON, sha256[:16]."""
+    payload = {
+        "title": article.title,
+        "text": article.text,
+        "source": article.source,
+        "url": article.url,
+        "published_at": article.published_at,
+        "section": article.section,
+        "lang": article.lang,
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def test_version_without_author_is_unchanged(seed_path: Path) -> None:
+    full = Article(
+        id="x",
+        title="Central bank holds rate",
+        text="Body text.\nSecond line é",
+        source="Example News",
+        url="https://example.com/a",
+        published_at="2025-11-18T09:21:00",
+        section="Economy",
+        lang="en",
+    )
+    # Values computed by the code before `author` was added: stores hold these.
+    assert full.version == "46b3e5c1fcaad1fb"
+    assert Article(id="y", title="T", text="B").version == "94e0f7d0878f6bb1"
+    for article in (full, Article(id="y", title="T", text="B"), _load_one(seed_path)):
+        assert article.author is None
+        assert article.version == _version_before_author(article)
+
+
+def test_author_changes_version() -> None:
+    base = Article(id="one", title="T", text=BODY)
+    with_author = Article(id="one", title="T", text=BODY, author="Maria Keller")
+    assert with_author.version != base.version
+    assert with_author.version != Article(id="one", title="T", text=BODY, author="Jo Bloggs").version
+
+
+def test_jsonl_author(tmp_path: Path) -> None:
+    path = _write_jsonl(
+        tmp_path / "feed.jsonl", {"id": "a", "author": "  Maria Keller ", "text": BODY}, {"id": "b", "text": BODY}
+    )
+    with_author, without = list(load_file(path))
+    assert with_author.author == "Maria Keller"
+    assert without.author is None
+    assert article_from_record({"id": "c", "author": "", "text": BODY}).author is None
+    with pytest.raises(ArticleFormatError, match="'author' must be a string"):
+        article_from_record({"id": "d", "author": ["Maria", "Jo"], "text": BODY})
+
+
+# -- encodings, binary and empty files ------------------------------------------------------------
+
+RUSSIAN = (
+    "Центральный банк России в пятницу сохранил ключевую ставку на уровне 21%, сообщила пресс-служба "
+    "регулятора.\n«Инфляционное давление остаётся высоким», — говорится в заявлении. Аналитики ожидали "
+    "такого решения."
+)
+RUSSIAN_PLAIN = RUSSIAN.replace("«", '"').replace("»", '"').replace("—", "-")  # KOI8-R has no « » —
+FRENCH = (
+    "Le gouvernement a présenté mercredi un projet de loi très attendu sur l’énergie.\n« Nous devons agir "
+    "vite », a déclaré la ministre, qui espère un vote avant l’été. Les élus de l’opposition ont dénoncé "
+    "un texte « sans ambition » et réclamé des mesures pour les ménages — les œuvres sociales en tête."
+)
+SPANISH = (
+    "El Gobierno aprobó el martes una reforma de las pensiones. «Es un día histórico», afirmó la ministra, "
+    "mientras los sindicatos advirtieron que vigilarán su aplicación. La oposición anunció que recurrirá "
+    "la ley ante el Tribunal Constitucional."
+)
+CZECH = (
+    "Vláda v úterý schválila návrh zákona o státním rozpočtu. Ministr financí řekl, že schodek se příští "
+    "rok sníží díky vyšším daním z příjmů. Opozice návrh kritizovala jako nedostatečný."
+)
+ENGLISH_QUOTES = (
+    "The company said it would “review the decision” after the vote – a move analysts called overdue. "
+    "Officials said the storm caused ‘significant damage’ across the region."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        (RUSSIAN, "cp1251"),
+        (RUSSIAN_PLAIN, "koi8_r"),
+        (FRENCH, "cp1252"),
+        (FRENCH.replace("’", "'").replace("—", "-").replace("œ", "oe"), "latin-1"),
+        (SPANISH, "cp1252"),
+        (CZECH, "cp1250"),
+        (ENGLISH_QUOTES, "cp1252"),
+        (FRENCH, "utf-16"),  # with a BOM
+        (RUSSIAN, "utf-32"),
+        (FRENCH, "utf-16-le"),  # without one
+    ],
+)
+def test_legacy_encodings_decoded_exactly(text: str, encoding: str) -> None:
+    assert decode_text(text.encode(encoding)) == text
+
+
+def test_utf8_bom_dropped_by_decode() -> None:
+    assert decode_text(b"\xef\xbb\xbf" + FRENCH.encode("utf-8")) == FRENCH
+
+
+def _encodable(encodings: tuple[str, ...]) -> list[Any]:
+    texts = {"ru": RUSSIAN_PLAIN, "fr": FRENCH, "es": SPANISH, "cs": CZECH, "en": ENGLISH_QUOTES}
+    params = []
+    for name, text in texts.items():
+        for encoding in encodings:
+            try:
+                text.encode(encoding)
+            except UnicodeEncodeError:
+                continue
+            params.append(pytest.param(text, encoding, id=f"{name}-{encoding}"))
+    return params
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    _encodable(("cp1250", "cp1251", "cp1252", "latin-1", "iso8859_2", "iso8859_15", "koi8_r", "mac_roman", "cp850")),
+)
+def test_never_garbled(text: str, encoding: str) -> None:
+    """Whatever the encoding, the text comes back exactly or is refused: never silently garbled."""
+    data = text.encode(encoding)
+    try:
+        decoded = decode_text(data)
+    except ArticleFormatError as exc:
+        assert "convert it to UTF-8" in str(exc)
+    else:
+        assert decoded == text
+
+
+def test_ambiguous_encoding_refused() -> None:
+    with pytest.raises(ArticleFormatError, match=r"not UTF-8 .*could not be told apart.*convert it to UTF-8"):
+        decode_text("Привет мир".encode("cp1251"))  # two words: any Cyrillic code page fits
+
+
+def test_cp1251_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "ставка.txt"
+    path.write_bytes(f"Ключевая ставка сохранена\n\n{RUSSIAN}\n".encode("cp1251"))
+    article = _load_one(path)
+    assert article.title == "Ключевая ставка сохранена"
+    assert article.text == RUSSIAN
+    assert article.lang == "ru"
+
+
+def test_cp1252_jsonl_loads(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(
+        json.dumps({"id": "fr-1", "title": "Énergie", "text": FRENCH}, ensure_ascii=False).encode("cp1252")
+    )
+    article = _load_one(path)
+    assert (article.title, article.text) == ("Énergie", FRENCH)
+
+
+def _png_like() -> bytes:
+    rng = random.Random(6)
+    header = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00"
+    return header + bytes(rng.randrange(256) for _ in range(4096))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_png_like(), "binary file"),
+        (b"Headline\n\n" + b"\x00" * 64 + BODY.encode("utf-8"), "binary file"),
+        (bytes(range(1, 9)) * 200, "binary file"),
+        (b"", "empty file"),
+        (b" \n\t\r\n  ", "empty file"),
+        (b"\xef\xbb\xbf\n", "empty file"),
+        ("  \n".encode("utf-16"), "empty file"),
+    ],
+)
+@pytest.mark.parametrize("name", ["upload.txt", "upload.jsonl", "upload.html"])
+def test_binary_and_empty_files_refused(tmp_path: Path, data: bytes, message: str, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ArticleFormatError, match=rf"^{re.escape(str(path))}: {message}"):
+        list(load_file(path))
+    with pytest.raises(ArticleFormatError, match=rf"^{re.escape(name)}: {message}"):
+        list(articles_from_bytes(name, data))
+
+
+# -- articles_from_bytes (uploads) ----------------------------------------------------------------
+
+
+def test_bytes_same_as_file(seed_path: Path, tmp_path: Path) -> None:
+    assert list(articles_from_bytes(seed_path.name, seed_path.read_bytes())) == list(load_file(seed_path))
+    feed = _write_jsonl(tmp_path / "feed.jsonl", {"id": "a", "text": BODY}, {"id": "b", "url": URL, "text": BODY})
+    assert list(articles_from_bytes("feed.jsonl", feed.read_bytes())) == list(load_file(feed))
+
+
+def test_bytes_errors_start_with_the_name() -> None:
+    bad_line = b'{"id": "ok", "text": "fine text here"}\n{"id": 3, "text": "x"}\n'
+    with pytest.raises(ArticleFormatError, match=r"^feed\.jsonl:2: 'id' must be a string"):
+        list(articles_from_bytes("feed.jsonl", bad_line))
+    with pytest.raises(ArticleFormatError, match=r"^notes\.txt: the article has no body"):
+        list(articles_from_bytes("notes.txt", b"Only a title\n"))
+    with pytest.raises(ArticleFormatError, match=r"^scan\.pdf: unsupported file type '\.pdf'"):
+        list(articles_from_bytes("scan.pdf", b"%PDF-1.7"))
+    with pytest.raises(ArticleFormatError, match=r"^README: unsupported file type ''"):
+        list(articles_from_bytes("README", BODY.encode()))
+
+
+def test_bytes_id_is_the_stem() -> None:
+    (article,) = articles_from_bytes("uploads/cb-holds.md", f"# Rate decision\n\n{BODY}".encode())
+    assert article.id == "cb-holds"
+    (windows,) = articles_from_bytes("C:\\news\\cb-holds.txt", f"Rate decision\n\n{BODY}".encode())
+    assert windows.id == "cb-holds"
+
+
+def test_foreign_letters_tell_readings_apart() -> None:
+    """The measure behind the choice between code pages: wrong readings put odd letters or symbols in words."""
+    assert foreign_letters("El niño comió piñas", "es") == 0
+    assert foreign_letters("El ni–o comi— pi–as", "es") > 0  # Mac Roman bytes read as Windows-1252
+    assert foreign_letters("Vláda schválila rozpočet", "cs") < foreign_letters("Vláda schválila rozpoèet", "cs")
+    assert foreign_letters("les œuvres", "fr") < foreign_letters("les ½uvres", "fr")
+    assert foreign_letters("the “new rules” – 25°C", "en") == 0

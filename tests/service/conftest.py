@@ -77,5 +77,6 @@ def api(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, restore_to
     report = ingest_articles([article], components.store, components.embedder, components.chunking)
     llm = ScriptedLLM()
     engine = build_engine(components, llm=llm)
-    with TestClient(create_app(settings, engine=engine), raise_server_exceptions=False) as client:
+    app = create_app(settings, engine=engine, components=components)
+    with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client=client, llm=llm, article=article, chunk_count=report.chunks_written)

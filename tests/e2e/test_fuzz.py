@@ -1,0 +1,563 @@
+"""Fuzzing: schemathesis generates requests from the live OpenAPI schema of a real ``citewire serve``
+(seeded, tiny model, 16-token answers) and every response must be a non-5xx that the schema declares:
+its status code, its media type and its body; invalid requests must get a 4xx.
+
+Every operation in the schema runs, with valid (positive) and invalid (negative) data, a bounded and
+repeatable number of examples each; path parameters are sometimes pinned to a stored article or a
+real job so the handlers past the 404 are reached too, and a few hand-written valid requests run
+first where generation rarely gets far (a generated answer, a follow-up, a stream). Failures are
+collected rather than shrunk, so one run reports every distinct problem with the request that caused
+it (as a curl command). A background job a request started must not fail.
+
+Two things schemathesis does not generate are added here: lone surrogates (``"\\ud800"`` in JSON),
+which Python strings can hold and UTF-8 cannot encode, in every string of valid bodies; and uploads
+of real files in each format (schemathesis names every file "files", an unsupported type).
+
+``"stream": true`` answers are Server-Sent Events, which the schema does not describe: those are
+checked here instead (status 200, well-formed events, and the final event's payload valid against
+the JSON response schema of the same route).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema_rs
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.e2e.servers import seeded_server
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skip(reason="open findings (lone surrogates, undeclared 4xx statuses): issue 6 note"),
+]
+
+API_KEY = "fuzz-test-key-0123456789"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+ENV = {
+    "CITEWIRE_LLM_MODEL": "tiny",
+    "CITEWIRE_MAX_ANSWER_TOKENS": "16",
+    "CITEWIRE_JUDGE_CLAIMS": "false",
+    "CITEWIRE_API_KEY": API_KEY,
+    "CITEWIRE_SYNC_INGEST_ARTICLES": "2",
+    "CITEWIRE_MAX_BATCH_ARTICLES": "20",
+    "CITEWIRE_MAX_REQUEST_BYTES": "200000",
+    "CITEWIRE_REQUEST_TIMEOUT_S": "30",
+    "CITEWIRE_MAX_QUEUED_REQUESTS": "4",
+}
+# Per operation and generation mode; CITEWIRE_FUZZ_EXAMPLES raises it for a longer local run.
+MAX_EXAMPLES = int(os.environ.get("CITEWIRE_FUZZ_EXAMPLES", "25"))
+SETTINGS = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,  # the same requests every run
+    database=None,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: failures are collected, not raised
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,  # invalid data (negative mode) must get a 4xx
+]
+CONFIG = {
+    "output": {"sanitization": {"enabled": False}},  # full curl commands in reports (the key is a test key)
+    "max-stream-events": 100_000,  # read event streams to the end (the default stops after 20 events)
+    # schemathesis's default list, without 5xx, and with 413 (a body over CITEWIRE_MAX_REQUEST_BYTES).
+    "checks": {
+        "negative_data_rejection": {
+            "expected-statuses": ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
+        }
+    },
+}
+ACCESS_LINE = re.compile(r"INFO: +[\d.]+:\d+ - \"")
+
+# Every operation of the schema, in the order they run: reads first, then writes, DELETE last (it
+# removes the seed article the pinned cases read). test_every_operation_is_fuzzed keeps this complete.
+OPERATIONS = [
+    "GET /healthz",
+    "GET /v1/models",
+    "GET /v1/articles",
+    "GET /v1/articles/{article_id}",
+    "GET /v1/articles/{article_id}/passage",
+    "GET /v1/jobs/{job_id}",
+    "GET /v1/eval/{job_id}",
+    "POST /v1/query",
+    "POST /v1/chat",
+    "POST /v1/chat/completions",
+    "POST /v1/eval",
+    "POST /v1/articles",
+    "POST /v1/articles/upload",
+    "PUT /v1/articles/{article_id}",
+    "DELETE /v1/articles/{article_id}",
+]
+# No request to these can break the schema (no parameters, or only a path string, which any value
+# fits), so schemathesis cannot generate negative cases for them: they run with valid data only.
+NO_INVALID_INPUT = {
+    "GET /healthz",
+    "GET /v1/models",
+    "GET /v1/articles/{article_id}",
+    "GET /v1/jobs/{job_id}",
+    "GET /v1/eval/{job_id}",
+    "DELETE /v1/articles/{article_id}",
+}
+# Routes that answer Server-Sent Events when the body says "stream": true.
+STREAMING = {"/v1/query", "/v1/chat", "/v1/chat/completions"}
+
+QUESTION = "Which AI model does Alibaba own?"
+ARTICLE = {
+    "id": "fuzz-article",
+    "title": "Alibaba and the memo",
+    "text": "The memo said Alibaba gave customer data to the army. Alibaba called the claims nonsense.",
+    "url": "https://example.com/fuzz-article",
+    "source": "example.com",
+    "published_at": "2025-11-18",
+    "section": "Business",
+    "author": "A. Writer",
+    "lang": "en",
+}
+# Valid requests: run before the generated ones (positive mode), so the paths that generation rarely
+# reaches (an answer that is generated, streamed or not; a follow-up) are always covered; and, with a
+# lone surrogate put in each of their strings in turn, by test_lone_surrogates_are_client_errors.
+EXAMPLES: dict[str, list[dict[str, Any]]] = {
+    "POST /v1/query": [
+        {"question": QUESTION, "stream": True},
+        {"question": QUESTION, "top_k": 3, "filters": {"source": "BB.LV", "published_after": "2025-01-01"}},
+    ],
+    "POST /v1/chat": [
+        {
+            "messages": [
+                {"role": "user", "content": QUESTION},
+                {"role": "assistant", "content": "Alibaba owns Qwen [1]."},
+                {"role": "user", "content": "Who accused it of helping the military?"},
+            ],
+            "stream": True,
+        }
+    ],
+    "POST /v1/chat/completions": [
+        {
+            "model": "citewire",
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": QUESTION},
+                {"role": "assistant", "content": "Alibaba owns Qwen [1]."},
+                {"role": "user", "content": [{"type": "text", "text": "Who accused it?"}], "name": "reader"},
+            ],
+        },
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": QUESTION}], "stream": True},
+    ],
+    "POST /v1/eval": [
+        {
+            "questions": [
+                {
+                    "id": "q1",
+                    "question": "What did Alibaba call the claims?",
+                    "answer": "nonsense",
+                    "choices": ["nonsense", "true"],
+                    "answer_index": 0,
+                    "evidence": [{"article_id": "000_070c77320a5da855"}],
+                }
+            ]
+        }
+    ],
+    "POST /v1/articles": [ARTICLE, {"articles": [{**ARTICLE, "id": f"fuzz-batch-{i}"} for i in range(3)]}],
+    "PUT /v1/articles/{article_id}": [{**ARTICLE, "id": None}],
+}
+LONE_SURROGATE = "\ud800"
+# Routes that need the API key (CITEWIRE_API_KEY is set; reads stay open).
+WRITES: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/v1/articles", {"json": {"text": "An article."}}),
+    ("POST", "/v1/articles/upload", {"files": {"files": ("a.txt", b"An article.", "text/plain")}}),
+    ("PUT", "/v1/articles/fuzz-auth", {"json": {"text": "An article."}}),
+    ("DELETE", "/v1/articles/fuzz-auth", {}),
+    ("POST", "/v1/eval", {"json": {"questions": [{"id": "q", "question": "Who?", "answer": "x"}]}}),
+]
+
+
+@dataclass
+class Server:
+    base: str
+    data_dir: Path
+    article_id: str  # the seed article
+    ingest_job: str
+    eval_job: str
+
+
+@dataclass
+class Findings:
+    """Distinct failures: the first report for each key (operation, mode, status, checks)."""
+
+    items: dict[tuple[str, ...], str] = field(default_factory=dict)
+
+    def add(self, key: tuple[str, ...], report: str) -> None:
+        self.items.setdefault(key, report[:4000])
+
+    def report(self, server: Server) -> str:
+        found = "\n\n".join(f"=== {' | '.join(key)}\n{report}" for key, report in self.items.items())
+        return f"{len(self.items)} distinct failure(s):\n\n{found}\n\n{_log_tail(server)}"
+
+
+@dataclass
+class Exchanges:
+    """Sends cases, checks the responses, and remembers the background jobs they started."""
+
+    server: Server
+    schema: schemathesis.BaseSchema
+    findings: Findings = field(default_factory=Findings)
+    streams: int = 0
+    jobs: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)  # (job URL path, key, curl)
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def send(self, case: schemathesis.Case, key: tuple[str, ...]) -> None:
+        curl = case.as_curl_command(AUTH, base_url=self.server.base)
+        try:
+            response = case.call(base_url=self.server.base, session=self.session, headers=AUTH, timeout=120)
+        except requests.RequestException as exc:  # e.g. a stream cut off by an exception in the server
+            self.findings.add((*key, "no response"), f"{type(exc).__name__}: {exc}\n{curl}")
+            return
+        if response.headers.get("content-type", [""])[0].startswith("text/event-stream"):
+            self.streams += 1
+            problem = _stream_problem(self.schema.raw_schema, case.operation.path, response)
+            if problem:
+                self.findings.add((*key, "event stream"), f"{problem}\n{curl}")
+            return
+        try:
+            case.validate_response(response, checks=CHECKS, headers=AUTH)
+        except FailureGroup as group:
+            titles = sorted({failure.title for failure in group.exceptions})
+            self.findings.add((*key, str(response.status_code), *titles), str(group))
+            return
+        if response.status_code == 202:
+            jobs = "/v1/eval" if case.operation.path == "/v1/eval" else "/v1/jobs"
+            self.jobs.append((f"{jobs}/{json.loads(response.content)['id']}", key, curl))
+
+    def check_jobs(self, wait_s: float = 60) -> None:
+        """A job that failed is a finding; one still running after ``wait_s`` is left alone (slow, not wrong)."""
+        deadline = time.monotonic() + wait_s
+        for path, key, curl in self.jobs:
+            while True:
+                job = httpx.get(f"{self.server.base}{path}", timeout=30).json()
+                if job["status"] == "failed":
+                    self.findings.add((*key, "job failed"), f"{path}: {job['error']}\nstarted by: {curl}")
+                if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("citewire-fuzz")
+    with seeded_server(data_dir, ENV) as base:
+        listed = httpx.get(f"{base}/v1/articles", params={"limit": 1}, timeout=30).json()
+        batch = {"articles": [{"id": f"fuzz-{i}", "text": f"Fuzz article number {i}."} for i in range(3)]}
+        ingest = httpx.post(f"{base}/v1/articles", json=batch, headers=AUTH, timeout=120)
+        assert ingest.status_code == 202, ingest.text
+        questions = {"questions": [{"id": "q1", "question": "0", "answer": "nothing"}]}
+        evaluation = httpx.post(f"{base}/v1/eval", json=questions, headers=AUTH, timeout=60)
+        assert evaluation.status_code == 202, evaluation.text
+        yield Server(base, data_dir, listed["articles"][0]["id"], ingest.json()["id"], evaluation.json()["id"])
+
+
+@pytest.fixture(scope="module")
+def schema(server: Server) -> schemathesis.BaseSchema:
+    config = schemathesis.Config.from_dict(CONFIG)  # also keeps a schemathesis.toml nearby out of it
+    return schemathesis.openapi.from_url(f"{server.base}/openapi.json", config=config, timeout=30)
+
+
+def test_every_operation_is_fuzzed(schema: schemathesis.BaseSchema) -> None:
+    live = set()
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result  # an operation schemathesis cannot read would go unfuzzed
+        live.add(result.ok().label)
+    assert live == set(OPERATIONS), "add new operations to OPERATIONS (or say why one is left out)"
+
+
+@pytest.mark.parametrize(
+    ("label", "mode"),
+    [
+        pytest.param(label, mode, id=f"{label}-{mode}")
+        for label in OPERATIONS
+        for mode in GenerationMode
+        if not (mode.is_negative and label in NO_INVALID_INPUT)
+    ],
+)
+def test_fuzz(server: Server, schema: schemathesis.BaseSchema, label: str, mode: GenerationMode) -> None:
+    method, path = label.split(" ", 1)
+    operation = schema[path][method]
+    strategy = operation.as_strategy(generation_mode=mode)
+    pinned = _pinned_path_parameters(server, path)
+    if pinned:
+        strategy = st.one_of(strategy, operation.as_strategy(generation_mode=mode, path_parameters=pinned))
+    exchanges = Exchanges(server, schema)
+
+    @SETTINGS
+    @given(case=strategy)
+    def run(case: schemathesis.Case) -> None:
+        exchanges.send(case, (label, str(mode)))
+
+    if mode.is_positive:
+        for body in EXAMPLES.get(label, []):
+            case = operation.Case(body=body, media_type="application/json", path_parameters=pinned or None)
+            run = example(case=case)(run)
+    run()
+    exchanges.check_jobs()
+    assert not exchanges.findings.items, exchanges.findings.report(server)
+    if path in STREAMING and mode.is_positive:
+        assert exchanges.streams, "no request asked for a stream: the event stream checks did not run"
+
+
+def test_lone_surrogates_are_client_errors(server: Server, schema: schemathesis.BaseSchema) -> None:
+    """JSON can escape a lone surrogate ("\\ud800"), which no UTF-8 output can hold: each string of each
+    valid body gets one in turn, and must be refused (422) or stored, answered, or evaluated without a 5xx."""
+    exchanges = Exchanges(server, schema)
+    for label, bodies in EXAMPLES.items():
+        method, path = label.split(" ", 1)
+        operation = schema[path][method]
+        pinned = {"article_id": "fuzz-surrogate"} if "{article_id}" in path else None
+        for body in bodies:
+            for where, poisoned in _with_lone_surrogates(body):
+                case = operation.Case(body=poisoned, media_type="application/json", path_parameters=pinned)
+                exchanges.send(case, (label, where))
+    exchanges.check_jobs()
+    assert not exchanges.findings.items, exchanges.findings.report(server)
+
+
+# Uploads: schemathesis names every generated file after its field ("files", no suffix), so it only
+# ever reaches the unsupported-type 422; these files have real names and contents in each format.
+_PIECES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["\x00", "\ud800", "\udc00x", "\r\n", "\n\n", "READ ALSO", "Alibaba", "é", "\ufeff", "<b>"]),
+)
+_WORDS = st.lists(
+    st.one_of(
+        st.sampled_from("The memo said Alibaba gave data to the army . Компания 公司 déjà vu [1] 2025".split()),
+        st.text(min_size=1, max_size=8),
+    ),
+    min_size=12,
+    max_size=60,
+).map(" ".join)
+# Mostly enough words to be an article (so the upload is stored), with odd characters in between.
+_TEXT = st.one_of(
+    st.tuples(_WORDS, _PIECES, _WORDS).map("".join),
+    _WORDS,
+    st.lists(_PIECES, max_size=4).map("".join),
+)
+_HEADER = st.sampled_from(
+    ["", "Title\n\n", "A title\nBusiness\nBB.LV\nPublished: 18.11.2025 09:21\n\n", "# T\n2025-13-45\n"]
+)
+_VALUE = st.one_of(st.none(), st.integers(), st.booleans(), _PIECES, st.lists(_PIECES, max_size=2))
+_RECORD = st.one_of(
+    st.fixed_dictionaries(
+        {"text": _TEXT},
+        optional={k: st.one_of(_PIECES, _VALUE) for k in ("id", "title", "url", "source", "published_at", "lang")},
+    ),
+    st.dictionaries(_PIECES, _VALUE, max_size=3),
+    _VALUE,
+)
+_GOOD_RECORD = st.fixed_dictionaries({"text": _WORDS}, optional={"title": _PIECES, "published_at": _PIECES})
+_JSONL = st.lists(
+    st.one_of(
+        _GOOD_RECORD.map(json.dumps),
+        _GOOD_RECORD.map(json.dumps),
+        _RECORD.map(json.dumps),
+        _RECORD.map(lambda r: json.dumps(r, ensure_ascii=False)),
+        _PIECES,
+    ),
+    min_size=1,
+    max_size=4,
+).map("\n".join)
+_HTML = st.builds(
+    "<html><head><meta charset='{}'><title>{}</title></head><body><article>{}<p>{}</p></article></body></html>".format,
+    st.sampled_from(["utf-8", "latin-1", "shift_jis", "bogus", ""]),
+    _PIECES,
+    _TEXT.map("<p>{}</p>".format),
+    _TEXT,
+)
+_ENCODING = st.sampled_from(["utf-8"] * 4 + ["utf-8-sig", "utf-16", "latin-1", "cp1252", "shift_jis"])
+
+
+@st.composite
+def _upload_file(draw: st.DrawFn) -> tuple[str, bytes]:
+    name = draw(st.sampled_from(["a.txt", "b.md", "c.html", "d.htm", "e.jsonl", "F.TXT", "../g.md", "h\\i.jsonl"]))
+    if draw(st.integers(0, 9)) == 0:
+        return name, draw(st.binary(max_size=2000))
+    kind = name.rsplit(".", 1)[-1].lower()
+    if kind == "jsonl":
+        text = draw(_JSONL)
+    elif kind.startswith("htm"):
+        text = draw(_HTML)
+    else:
+        text = draw(_HEADER) + draw(_TEXT)
+    return name, text.encode(draw(_ENCODING), errors="replace")
+
+
+_PARAGRAPHS = f"<p>{ARTICLE['text']} &#xD800; &#0;</p>" * 4  # enough text for the page to be an article
+# Files that must be refused or stored, never break the server: a lone surrogate in each field of a
+# JSONL article, a NUL, an HTML character reference to a surrogate.
+UPLOAD_EXAMPLES = [
+    [(f"{key}.jsonl", json.dumps({**ARTICLE, "id": None, key: f"{value} {LONE_SURROGATE}"}).encode())]
+    for key, value in ARTICLE.items()
+    if key != "id"
+] + [
+    [("nul.jsonl", json.dumps({**ARTICLE, "id": "fuzz-nul", "text": ARTICLE["text"] + "\x00"}).encode())],
+    [("ref.html", f"<title>T &#xD800;</title><article>{_PARAGRAPHS}</article>".encode())],
+]
+
+
+def test_upload_survives_real_files(server: Server, schema: schemathesis.BaseSchema) -> None:
+    operation = schema["/v1/articles/upload"]["POST"]
+    exchanges = Exchanges(server, schema)
+
+    @settings(SETTINGS, max_examples=MAX_EXAMPLES * 2)
+    @given(files=st.lists(_upload_file(), min_size=1, max_size=2))
+    def run(files: list[tuple[str, bytes]]) -> None:
+        multipart = [("files", (name, data, "application/octet-stream")) for name, data in files]
+        response = requests.post(f"{server.base}/v1/articles/upload", files=multipart, headers=AUTH, timeout=120)
+        case = operation.Case(media_type="multipart/form-data")  # for its checks, which read only the response
+        request = f"files: {[(name, data[:300]) for name, data in files]}"
+        try:
+            case.validate_response(response, checks=CHECKS, headers=AUTH)
+        except FailureGroup as group:
+            titles = sorted({failure.title for failure in group.exceptions})
+            names = ",".join(name for name, _ in files) if response.status_code >= 500 else "-"
+            key = ("POST /v1/articles/upload", names, str(response.status_code), *titles)
+            exchanges.findings.add(key, f"{group}\n{request}")
+            return
+        if response.status_code == 202:
+            exchanges.jobs.append((f"/v1/jobs/{response.json()['id']}", ("POST /v1/articles/upload",), request))
+
+    for files in UPLOAD_EXAMPLES:
+        run = example(files=files)(run)
+    run()
+    exchanges.check_jobs()
+    assert not exchanges.findings.items, exchanges.findings.report(server)
+
+
+def test_write_routes_need_the_key(server: Server) -> None:
+    for method, path, kwargs in WRITES:
+        for headers in ({}, {"Authorization": "Bearer wrong-key"}, {"Authorization": API_KEY}):
+            response = httpx.request(method, f"{server.base}{path}", headers=headers, timeout=30, **kwargs)
+            assert response.status_code == 401, (method, path, headers, response.status_code, response.text)
+            assert response.headers["content-type"] == "application/json"
+            assert response.headers["www-authenticate"] == "Bearer"
+            assert "API key" in response.json()["detail"]
+
+
+def test_reads_stay_open(server: Server) -> None:
+    for path in ("/healthz", "/v1/models", "/v1/articles", f"/v1/jobs/{server.ingest_job}"):
+        response = httpx.get(f"{server.base}{path}", timeout=30)
+        assert response.status_code == 200, (path, response.text)
+    page = httpx.get(f"{server.base}/", timeout=30)  # the web page, not in the schema
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+
+
+def test_no_tracebacks_in_the_server_log(server: Server) -> None:
+    """Also catches what a status code cannot show, e.g. an exception in the middle of a stream."""
+    log = (server.data_dir / "server.log").read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in log, _log_tail(server, 200)
+    assert httpx.get(f"{server.base}/healthz", timeout=30).status_code == 200
+
+
+def _pinned_path_parameters(server: Server, path: str) -> dict[str, str]:
+    if "{article_id}" in path:
+        return {"article_id": server.article_id}
+    if path == "/v1/jobs/{job_id}":
+        return {"job_id": server.ingest_job}
+    if path == "/v1/eval/{job_id}":
+        return {"job_id": server.eval_job}
+    return {}
+
+
+def _with_lone_surrogates(body: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    """``body`` once for each string in it, that string followed by a lone surrogate; with where it is."""
+    if isinstance(body, str):
+        yield where or "body", f"{body} {LONE_SURROGATE}"
+    elif isinstance(body, dict):
+        for key, value in body.items():
+            for inner, poisoned in _with_lone_surrogates(value, f"{where}.{key}"):
+                yield inner, {**body, key: poisoned}
+    elif isinstance(body, list):
+        for i, value in enumerate(body):
+            for inner, poisoned in _with_lone_surrogates(value, f"{where}[{i}]"):
+                yield inner, [*body[:i], poisoned, *body[i + 1 :]]
+
+
+def _stream_problem(raw: dict[str, Any], path: str, response: schemathesis.Response) -> str | None:
+    """What is wrong with an SSE answer: Citewire's own (tokens, then final) or OpenAI's chunks."""
+    if path not in STREAMING:
+        return f"an event stream from a route that never streams (status {response.status_code})"
+    if response.status_code != 200:
+        return f"status {response.status_code} for an event stream"
+    if response.stream_cut_short:
+        return "the stream did not end within the request timeout"
+    content = response.content
+    components = raw.get("components", {})
+    if path == "/v1/chat/completions":
+        data = [event["data"] for event in _sse_events(content) if "data" in event]
+        if not data or data[-1] != "[DONE]":
+            return f"the stream does not end with [DONE]: {content[-500:]!r}"
+        chunks = [json.loads(d) for d in data[:-1]]
+        if not chunks or any(c.get("object") != "chat.completion.chunk" for c in chunks):
+            return f"not chat.completion.chunk objects: {content[:500]!r}"
+        ref, final = "#/components/schemas/ChatResponse", chunks[-1].get("citewire")
+    else:
+        events = _sse_events(content)
+        kinds = [event.get("event") for event in events]
+        if not kinds or kinds[-1] != "final" or set(kinds[:-1]) - {"token"}:
+            return f"expected token events, then one final event; got {kinds[-5:]}: {content[-500:]!r}"
+        if not all(isinstance(json.loads(event["data"]).get("text"), str) for event in events[:-1]):
+            return f"a token event without text: {content[:500]!r}"
+        ref = raw["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        final = json.loads(events[-1]["data"])
+    validator = jsonschema_rs.validator_for({"$ref": ref, "components": components})
+    errors = [str(error) for error in validator.iter_errors(final)]
+    return f"the final answer does not match {ref}: {errors[:3]}" if errors else None
+
+
+def _sse_events(content: bytes) -> list[dict[str, str]]:
+    """Events as {field: value}; comments (``: ...``) are skipped, data lines joined."""
+    events = []
+    for block in re.split(r"\r?\n\r?\n", content.decode("utf-8")):
+        event: dict[str, str] = {}
+        for line in block.splitlines():
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            event[name] = f"{event[name]}\n{value}" if name in event else value
+        if event:
+            events.append(event)
+    return events
+
+
+def _log_tail(server: Server, lines: int = 60) -> str:
+    """The end of the server log without its access lines (the reports above name the requests)."""
+    log = (server.data_dir / "server.log").read_text(encoding="utf-8", errors="replace").splitlines()
+    kept = [line for line in log if not ACCESS_LINE.match(line)][-lines:]
+    return "--- server.log, last {} lines other than access lines ---\n{}".format(len(kept), "\n".join(kept))
