@@ -72,7 +72,7 @@ def test_ingest_of_a_folder_without_articles_fails_with_2(tmp_path: Path, capsys
     empty.mkdir()
     (empty / "notes.csv").write_text("a,b\n")
     assert _ingest(empty, data_dir=tmp_path / "data") == 2
-    assert "no .txt, .md or .jsonl files" in capsys.readouterr().err
+    assert "no .txt, .md, .html or .jsonl files" in capsys.readouterr().err
 
 
 def test_a_bad_file_fails_with_1_but_the_good_ones_are_ingested(

@@ -97,7 +97,8 @@ def test_a_client_that_leaves_stops_the_generation(server: Server) -> None:
     with httpx.stream("POST", f"{base}/v1/query", json=payload, timeout=30) as response:
         assert response.status_code == 200
         seen = 0
-        for line in response.iter_lines():
+        lines = response.iter_lines()  # kept: leaving a bare `for` closes httpx's generator, and the connection
+        for line in lines:
             seen += line.startswith("event: token")
             if seen >= 5:
                 break
