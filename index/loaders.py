@@ -59,9 +59,12 @@ def article_from_record(record: dict[str, Any]) -> Article:
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ArticleFormatError("'text' must be a non-empty string")
-    for key in _STRING_FIELDS:
-        if record.get(key) is not None and not isinstance(record[key], str):
+    for key in ("text", *_STRING_FIELDS):
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
             raise ArticleFormatError(f"'{key}' must be a string")
+        if value is not None and not _is_clean(value):
+            raise ArticleFormatError(f"'{key}' holds a NUL character or a lone surrogate (not valid Unicode text)")
     text = strip_boilerplate_tail(text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not text:  # checked again: a text of site furniture only ("READ ALSO") is empty once stripped
         raise ArticleFormatError("'text' has no body text once site boilerplate is removed")
@@ -79,6 +82,17 @@ def article_from_record(record: dict[str, Any]) -> Article:
         author=(record.get("author") or "").strip() or None,
         lang=record.get("lang") or detect_language(text),
     )
+
+
+def _is_clean(value: str) -> bool:
+    """No NUL, and encodable as UTF-8 (JSON can escape a lone surrogate, which no stored text can hold)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def load_file(path: Path) -> Iterator[Article]:

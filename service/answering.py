@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from index.filters import ArticleFilter
 from service.chat import Turn, needs_rewrite, standalone_question
@@ -41,10 +42,19 @@ class Prepared:
     ticket: Ticket | None = None
 
 
+class AnswerObserver(Protocol):
+    """Hears about each piece generated and each answer finished (the app's metrics); called inline, so quick."""
+
+    def piece(self) -> None: ...
+
+    def answered(self, answer: Answer) -> None: ...
+
+
 class Responder:
     def __init__(self, engine: CitewireQueryEngine, gate: GenerationGate) -> None:
         self.engine = engine
         self.gate = gate
+        self.observer: AnswerObserver | None = None
 
     def prepare(self, request: AnswerRequest) -> Prepared:
         ticket: Ticket | None = None
@@ -57,7 +67,7 @@ class Responder:
             if isinstance(draft, Answer):
                 if ticket is not None:
                     self.gate.leave(ticket)
-                return Prepared(question, answer=draft)
+                return Prepared(question, answer=self._finished(draft))
             return Prepared(question, draft=draft, ticket=ticket or self.gate.enter())
         except BaseException:
             if ticket is not None:
@@ -81,12 +91,21 @@ class Responder:
             stopped = stop.is_set if stop is not None else (lambda: False)
             for piece in self.engine.generate(draft, lambda: stopped() or ticket.expired()):
                 pieces.append(piece)
+                if self.observer is not None:
+                    self.observer.piece()
                 if emit is not None:
                     emit(piece)
             if stopped():
                 return None
             if ticket.expired():
                 raise GenerationTimeout(f"the answer took longer than {self.gate.timeout_s:g} s")
-            return self.engine.finish(draft, "".join(pieces), (time.perf_counter() - started) * 1000)
+            answer = self.engine.finish(draft, "".join(pieces), (time.perf_counter() - started) * 1000)
+            return self._finished(answer)
         finally:
             self.gate.leave(ticket)
+
+    def _finished(self, answer: Answer) -> Answer:
+        """Every answer ``prepare`` or ``run`` hands out passes here once: the one place it is observed."""
+        if self.observer is not None:
+            self.observer.answered(answer)
+        return answer

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from service import articles_api, openai_compat
 from service.answering import AnswerRequest, GenerationTimeout, Prepared, Responder
 from service.api_models import (
+    STREAMED,
     ChatRequest,
     ChatResponse,
     EvalJob,
@@ -28,6 +29,7 @@ from service.api_models import (
     Health,
     QueryRequest,
     QueryResponse,
+    problems,
 )
 from service.app_state import AppState, State, require_reader, require_writer
 from service.chat import Turn
@@ -38,13 +40,17 @@ from service.evaluation.jobs import evaluation_job
 from service.gate import Busy, GenerationGate
 from service.ingestion import Ingestor
 from service.jobs import Job, JobRunner
+from service.json_bodies import UnicodeCheckedRoute
 from service.limits import BodySizeLimit
+from service.observability import install_observability
 from service.responses import to_query_response
 from service.runtime import configure_for_serving
 from service.settings import Settings
 from service.streaming import GenerationStream, answer_events, finished
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# What the answering routes can answer besides 200: declared in the OpenAPI schema.
+_ANSWER_RESPONSES = {**STREAMED, **problems(400, 401, 413, 422, 503, 504)}
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -118,6 +124,7 @@ def create_app(
             responder=Responder(ready, gate),
             ingestor=ingestor,
         )
+        metrics.watch(app.state.citewire)
         yield
 
     app = FastAPI(
@@ -126,7 +133,9 @@ def create_app(
         summary="Answers about news articles, every claim cited down to the quoted span.",
         lifespan=lifespan,
     )
+    app.router.route_class = UnicodeCheckedRoute
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    metrics = install_observability(app)  # outermost middleware: ids and timings cover everything
     app.include_router(articles_api.read)
     app.include_router(articles_api.write)
 
@@ -155,7 +164,11 @@ def create_app(
             queued=state.responder.gate.waiting,
         )
 
-    @app.post("/v1/query", response_model=QueryResponse, tags=["answers"], dependencies=[Depends(require_reader)])
+    reader = [Depends(require_reader)]
+
+    @app.post(
+        "/v1/query", response_model=QueryResponse, tags=["answers"], dependencies=reader, responses=_ANSWER_RESPONSES
+    )
     async def query(body: QueryRequest, state: State) -> Any:
         """Answer a question from the indexed articles, with [n] markers and their citations.
 
@@ -170,7 +183,9 @@ def create_app(
 
         return await _respond(state, request, body.stream, shape)
 
-    @app.post("/v1/chat", response_model=ChatResponse, tags=["answers"], dependencies=[Depends(require_reader)])
+    @app.post(
+        "/v1/chat", response_model=ChatResponse, tags=["answers"], dependencies=reader, responses=_ANSWER_RESPONSES
+    )
     async def chat(body: ChatRequest, state: State) -> Any:
         """Answer the last question of a conversation; a follow-up is first rewritten to stand alone.
 
@@ -187,7 +202,13 @@ def create_app(
 
         return await _deliver(state, prepared, body.stream, shape)
 
-    @app.post("/v1/chat/completions", tags=["openai"], dependencies=[Depends(require_reader)])
+    @app.post(
+        "/v1/chat/completions",
+        response_model=openai_compat.ChatCompletion,
+        tags=["openai"],
+        dependencies=reader,
+        responses=_ANSWER_RESPONSES,
+    )
     async def chat_completions(body: openai_compat.OpenAIChatRequest, state: State) -> Any:
         """OpenAI-compatible chat completions (stream or not); citations in the text and in ``citewire``."""
         question, history = body.conversation()
@@ -210,7 +231,13 @@ def create_app(
 
         return StreamingResponse(chunks(_events(state, prepared)), media_type="text/event-stream", headers=_SSE_HEADERS)
 
-    @app.get("/v1/models", tags=["openai"], dependencies=[Depends(require_reader)])
+    @app.get(
+        "/v1/models",
+        response_model=openai_compat.ModelList,
+        tags=["openai"],
+        dependencies=[Depends(require_reader)],
+        responses=problems(401),
+    )
     def list_models() -> dict[str, Any]:
         """The one model name /v1/chat/completions answers as (any name a client sends is accepted)."""
         return openai_compat.models()
@@ -228,6 +255,7 @@ def create_app(
         status_code=202,
         tags=["evaluation"],
         dependencies=[Depends(require_writer)],
+        responses=problems(400, 401, 413, 422, 503),
     )
     def start_eval(body: EvalRequest, state: State) -> EvalJob:
         """Start a batch evaluation over the indexed articles; poll GET /v1/eval/{id} for progress."""
@@ -243,7 +271,13 @@ def create_app(
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "60"}) from exc
         return _eval_job(job)
 
-    @app.get("/v1/eval/{job_id}", response_model=EvalJob, tags=["evaluation"], dependencies=[Depends(require_reader)])
+    @app.get(
+        "/v1/eval/{job_id}",
+        response_model=EvalJob,
+        tags=["evaluation"],
+        dependencies=[Depends(require_reader)],
+        responses=problems(401, 404),
+    )
     def get_eval(job_id: str, state: State) -> EvalJob:
         job = state.jobs.get(job_id)
         if job is None:

@@ -304,3 +304,39 @@ class EvalJob(BaseModel):
     results: list[dict[str, Any]] = Field(
         default_factory=list, description="One object per finished question, as in RESULTS.jsonl."
     )
+
+
+class FieldProblem(BaseModel):
+    type: str = Field(description="What kind of problem, e.g. missing, string_too_long.")
+    loc: list[str] = Field(description="Where: 'body' or 'query', then the field path.")
+    msg: str
+
+
+class Problem(BaseModel):
+    """Every error response: a message, or for a 422 from validation, what is wrong with which field."""
+
+    detail: str | list[FieldProblem]
+
+
+_PROBLEMS = {
+    400: "The body could not be read (for example, JSON that is not UTF-8).",
+    401: "The API key is missing or wrong (CITEWIRE_API_KEY; reads only with CITEWIRE_PROTECT_READS).",
+    404: "No such article or job.",
+    413: "The body, a file, a batch or an article is over its limit.",
+    422: "The request is well-formed but not valid: the detail says what and where.",
+    503: "The model is busy (see Retry-After), or this server takes no writes.",
+    504: "The answer took longer than CITEWIRE_REQUEST_TIMEOUT_S.",
+}
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of the error statuses a route can answer, all shaped as ``Problem``."""
+    return {code: {"model": Problem, "description": _PROBLEMS[code]} for code in codes}
+
+
+STREAMED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer; with stream=true, Server-Sent Events instead.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from index.store import ArticleStore
 from service.answering import Responder
@@ -54,7 +55,12 @@ def _check_key(request: Request, state: AppState) -> None:
         )
 
 
-def require_writer(request: Request, state: State) -> None:
+# Declares the scheme in the OpenAPI schema; the header itself is checked by ``_check_key``.
+_bearer = HTTPBearer(auto_error=False, description="CITEWIRE_API_KEY, when the server has one.")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def require_writer(request: Request, state: State, _: Bearer) -> None:
     """Dependency of every route that changes what is stored or starts work in the background."""
     _check_key(request, state)
 

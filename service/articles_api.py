@@ -4,7 +4,7 @@ replace and delete. Batches larger than ``CITEWIRE_SYNC_INGEST_ARTICLES`` run as
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -26,17 +26,29 @@ from service.api_models import (
     IngestResult,
     PassageOut,
     QueryFilters,
+    problems,
 )
 from service.app_state import AppState, State, require_reader, require_writer
 from service.ingestion import Ingestor, summarize
 from service.jobs import Job
+from service.json_bodies import UnicodeCheckedRoute
 from service.passages import passage_window
 
-read = APIRouter(tags=["articles"], dependencies=[Depends(require_reader)])
-write = APIRouter(tags=["articles"], dependencies=[Depends(require_writer)])
+read = APIRouter(
+    tags=["articles"], dependencies=[Depends(require_reader)], responses=problems(401), route_class=UnicodeCheckedRoute
+)
+write = APIRouter(
+    tags=["articles"],
+    dependencies=[Depends(require_writer)],
+    responses=problems(400, 401, 413, 422, 503),
+    route_class=UnicodeCheckedRoute,
+)
+_ASYNC: dict[int | str, dict[str, Any]] = {
+    202: {"model": IngestJob, "description": "A large batch, stored in the background."}
+}
 
 
-@read.get("/v1/articles", response_model=ArticleList)
+@read.get("/v1/articles", response_model=ArticleList, responses=problems(422))
 def list_articles(
     state: State,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -51,14 +63,14 @@ def list_articles(
             source=source, published_after=published_after, published_before=published_before, article_ids=None
         ).to_filter()
     except ValidationError as exc:
-        errors = [{"loc": ["query", *map(str, e["loc"])], "msg": e["msg"]} for e in exc.errors()]
+        errors = [{"type": e["type"], "loc": ["query", *map(str, e["loc"])], "msg": e["msg"]} for e in exc.errors()]
         raise HTTPException(status_code=422, detail=errors) from None
     matching = [s for s in state.store.list() if where.matches(s.article.id, s.article.source, s.article.published_at)]
     page = [summary(s) for s in matching[offset : offset + limit]]
     return ArticleList(total=len(matching), offset=offset, limit=limit, articles=page)
 
 
-@read.get("/v1/articles/{article_id}", response_model=ArticleDetail)
+@read.get("/v1/articles/{article_id}", response_model=ArticleDetail, responses=problems(404))
 def get_article(article_id: str, state: State) -> ArticleDetail:
     stored = find(state, article_id)
     return ArticleDetail(
@@ -66,7 +78,7 @@ def get_article(article_id: str, state: State) -> ArticleDetail:
     )
 
 
-@read.get("/v1/articles/{article_id}/passage", response_model=PassageOut)
+@read.get("/v1/articles/{article_id}/passage", response_model=PassageOut, responses=problems(404, 422))
 def get_passage(
     article_id: str,
     state: State,
@@ -97,7 +109,7 @@ def get_passage(
     )
 
 
-@read.get("/v1/jobs/{job_id}", response_model=IngestJob)
+@read.get("/v1/jobs/{job_id}", response_model=IngestJob, responses=problems(404, 503))
 def get_job(job_id: str, state: State) -> IngestJob:
     """Progress of a large ingest; the per-article results so far, and the counts once done."""
     job = _ingestor(state).jobs.get(job_id)
@@ -106,11 +118,7 @@ def get_job(job_id: str, state: State) -> IngestJob:
     return _job(job)
 
 
-@write.post(
-    "/v1/articles",
-    response_model=IngestResult,
-    responses={202: {"model": IngestJob, "description": "A large batch, stored in the background."}},
-)
+@write.post("/v1/articles", response_model=IngestResult, responses=_ASYNC)
 async def add_articles(body: ArticleIn | ArticleBatchIn, state: State) -> JSONResponse:
     """Store one article, or a batch (``{"articles": [...]}``); says what happened to each."""
     items = body.articles if isinstance(body, ArticleBatchIn) else [body]
@@ -118,11 +126,7 @@ async def add_articles(body: ArticleIn | ArticleBatchIn, state: State) -> JSONRe
     return await _store(state, [_article(state, item) for item in items])
 
 
-@write.post(
-    "/v1/articles/upload",
-    response_model=IngestResult,
-    responses={202: {"model": IngestJob, "description": "A large batch, stored in the background."}},
-)
+@write.post("/v1/articles/upload", response_model=IngestResult, responses=_ASYNC)
 async def upload_articles(state: State, files: Annotated[list[UploadFile], File()]) -> JSONResponse:
     """Upload .txt, .md, .html or .jsonl files (multipart field ``files``); each file name is only a label."""
     articles: list[Article] = []
@@ -153,7 +157,7 @@ async def replace_article(article_id: str, body: ArticleIn, state: State) -> Art
     return ArticleResult(**result)
 
 
-@write.delete("/v1/articles/{article_id}", response_model=Deleted)
+@write.delete("/v1/articles/{article_id}", response_model=Deleted, responses=problems(404))
 async def delete_article(article_id: str, state: State) -> Deleted:
     """Remove an article and its chunks from both indexes (404 if it is not stored)."""
     if not await run_in_threadpool(_ingestor(state).delete, article_id):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from index.articles import Article
 from index.ingest import IngestReport, Outcome, ingest_articles
@@ -20,10 +20,17 @@ from service.jobs import Job, JobRunner
 Result = dict[str, Any]
 
 
+class WriteObserver(Protocol):
+    """Hears what each write did to an article (the app's metrics): created, unchanged, replaced or deleted."""
+
+    def wrote(self, outcome: str) -> None: ...
+
+
 class Ingestor:
     def __init__(self, components: Components, jobs: JobRunner) -> None:
         self.components = components
         self.jobs = jobs
+        self.observer: WriteObserver | None = None
         self._write_lock = threading.Lock()
 
     def ingest(self, articles: Sequence[Article], on_result: Callable[[Result], None] | None = None) -> list[Result]:
@@ -39,6 +46,8 @@ class Ingestor:
                 "duplicate_of": report.duplicate_of.get(article.id),
             }
             results.append(result)
+            if self.observer is not None:
+                self.observer.wrote(outcome.value)
             if on_result is not None:
                 on_result(result)
 
@@ -66,6 +75,8 @@ class Ingestor:
         with self._write_lock:
             existed = self.components.store.delete(article_id)
             self.components.store.flush()
+        if existed and self.observer is not None:
+            self.observer.wrote("deleted")
         return existed
 
 

@@ -68,6 +68,47 @@ class OpenAIChatRequest(BaseModel):
         return clean_text(self.messages[-1].text()), turns[:-1]
 
 
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: Literal["stop"]
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    """OpenAI's ``chat.completion`` object, plus the ``citewire`` field (the /v1/chat response)."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    citewire: ChatResponse
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelCard]
+
+
 def message_text(response: ChatResponse) -> str:
     """The answer followed by a readable list of its sources."""
     if not response.citations:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import threading
@@ -28,8 +29,10 @@ class GenerationStream:
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._stop = threading.Event()
+        # Run in a copy of the request's context, so log lines from the worker carry its request id.
+        context = contextvars.copy_context()
         self._thread = threading.Thread(
-            target=self._work, args=(responder, prepared), name="citewire-generate", daemon=True
+            target=context.run, args=(self._work, responder, prepared), name="citewire-generate", daemon=True
         )
         self._thread.start()
 

@@ -171,6 +171,15 @@ def test_jsonl_bad_json_line_names_the_line(tmp_path: Path) -> None:
         list(load_file(path))
 
 
+@pytest.mark.parametrize("field", ["text", "title", "source", "url", "published_at", "author", "lang"])
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"], ids=["NUL", "lone surrogate"])
+def test_jsonl_text_that_cannot_be_stored_is_refused_naming_the_line_and_field(field: str, bad: str) -> None:
+    good = json.dumps({"id": "ok", "text": BODY})
+    poisoned = json.dumps({"id": "bad", "text": BODY, field: f"{BODY[:20]}{bad}"})  # escaped: valid JSON
+    with pytest.raises(ArticleFormatError, match=rf"feed\.jsonl:2: '{field}' holds a NUL character or a lone"):
+        list(articles_from_bytes("feed.jsonl", f"{good}\n{poisoned}\n".encode()))
+
+
 def test_jsonl_non_object_line(tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "feed.jsonl", '["not", "an", "object"]')
     with pytest.raises(ArticleFormatError, match=r"feed\.jsonl:1: .*JSON object"):

@@ -273,6 +273,46 @@ def test_unrenderable_bad_input_is_a_client_error(client: TestClient, raw: bytes
     _assert_client_error(client.post("/v1/query", content=raw, headers={"content-type": "application/json"}))
 
 
+@pytest.mark.parametrize(
+    ("route", "raw", "loc"),
+    [
+        ("/v1/query", b'{"question": "Who reviewed the memo? \\udc00"}', ["body", "question"]),
+        (
+            "/v1/chat/completions",
+            b'{"model": "x\\ud800", "messages": [{"role": "user", "content": "Who?"}]}',
+            ["body", "model"],
+        ),
+        (
+            "/v1/chat/completions",
+            b'{"messages": [{"role": "user", "content": "a\\ud800"}, {"role": "assistant", "content": "b"},'
+            b' {"role": "user", "content": "Who?"}]}',
+            ["body", "messages", "0", "content"],
+        ),
+        (
+            "/v1/eval",
+            b'{"questions": [{"id": "q", "question": "Who?", "answer": "x", "y\\udfff": 1}]}',
+            ["body", "questions", "0", "y\\udfff"],
+        ),
+    ],
+    ids=["question", "openai model", "earlier openai message", "a key of a free-form record"],
+)
+def test_a_lone_surrogate_anywhere_in_a_body_is_a_422_naming_the_field(
+    client: TestClient, route: str, raw: bytes, loc: list[str]
+) -> None:
+    response = client.post(route, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["type"] == "string_unicode" and "lone surrogate" in problem["msg"]
+    assert problem["loc"] == loc
+
+
+def test_a_paired_surrogate_escape_is_ordinary_text(client: TestClient, api: Api) -> None:
+    api.llm.script("The Financial Times reviewed the memo [1].")
+    raw = b'{"question": "Who reviewed the White House memo? \\ud83d\\ude00"}'  # an escaped emoji
+    response = client.post("/v1/query", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+
+
 # --- articles -------------------------------------------------------------------------------
 
 
