@@ -18,6 +18,7 @@ from service.api import create_app
 from service.components import build_components, build_engine
 from service.settings import Settings
 from tests.conftest import SEED_PATH
+from tests.index.test_html import CANONICAL, FURNITURE, NEWS_PAGE, PARAGRAPHS
 from tests.service.fakes import ScriptedLLM
 
 KEY = "s3cret-key"
@@ -178,6 +179,30 @@ def test_upload_of_text_markdown_and_jsonl_files(svc: Service) -> None:
     ids = [r["id"] for r in response.json()["results"]]
     assert ids[0] == "seed" and ids[2:] == ["story-40"]
     assert svc.client.get("/v1/articles/seed").json()["title"] == "Chinese giant Alibaba accused by Washington"
+
+
+def test_upload_of_an_html_page_and_a_legacy_encoded_text(svc: Service) -> None:
+    """The page's own metadata, its body without navigation or ads; a cp1251 Russian text read as such."""
+    russian = "Центробанк сохранил ключевую ставку\n\nЦентробанк сохранил ставку во вторник, сославшись на инфляцию."
+    files = [
+        ("files", ("strike.html", NEWS_PAGE.encode("utf-8"), "text/html")),
+        ("files", ("rate.txt", (russian * 3).encode("cp1251"), "text/plain")),
+    ]
+    response = svc.client.post("/v1/articles/upload", files=files, headers=AUTH)
+    assert response.status_code == 200, response.text
+    page_id, text_id = (r["id"] for r in response.json()["results"])
+    page = svc.client.get(f"/v1/articles/{page_id}").json()
+    assert (page["title"], page["author"], page["url"]) == (
+        "Port strike halts grain exports",
+        "Maria Keller",
+        CANONICAL,
+    )
+    assert page["published_at"].startswith("2025-03-14")
+    assert page["text"] == "\n".join(PARAGRAPHS)
+    assert not any(furniture in page["text"] for furniture in FURNITURE)
+    text = svc.client.get(f"/v1/articles/{text_id}").json()
+    assert text["title"] == "Центробанк сохранил ключевую ставку" and text["lang"] == "ru"
+    assert "сославшись на инфляцию" in text["text"]
 
 
 def test_an_upload_name_never_reaches_the_filesystem(svc: Service) -> None:
