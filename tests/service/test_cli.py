@@ -239,3 +239,34 @@ def test_ask_rejects_bad_filters_before_loading_anything(
     err = capsys.readouterr().err
     assert err.startswith("error:") and message in err
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "host", "warning"),
+    [
+        ({}, "127.0.0.1", "this machine only"),
+        ({"CITEWIRE_HOST": "0.0.0.0"}, "0.0.0.0", "EVERYONE who can reach 0.0.0.0"),
+        ({"CITEWIRE_API_KEY": "k" * 24}, "127.0.0.1", None),
+    ],
+    ids=["no key: loopback", "no key: all interfaces", "a key"],
+)
+def test_serve_binds_to_loopback_by_default_and_warns_without_a_key(
+    env: dict[str, str],
+    host: str,
+    warning: str | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    served: dict[str, object] = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: served.update(kw))
+    monkeypatch.setattr("service.api.create_app", lambda settings: settings)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 0
+    assert served["host"] == host
+    err = capsys.readouterr().err
+    if warning is None:
+        assert "CITEWIRE_API_KEY" not in err
+    else:
+        assert "no CITEWIRE_API_KEY set" in err and warning in err
