@@ -88,6 +88,25 @@ QUESTIONS: tuple[Question, ...] = (
 WARMUP_QUESTION = "How did the Chinese Embassy in Washington react to the FT report?"
 
 
+def answer_streamed(engine: Any, question: str) -> tuple[Any, float | None]:
+    """The answer as the server streams it, and the time from the question to the first generated
+    piece (None when the relevance gate answered without the model): what a streaming client waits."""
+    from service.engine import Answer
+
+    started = time.perf_counter()
+    draft = engine.draft(question)
+    if isinstance(draft, Answer):
+        return draft, None
+    generate_started = time.perf_counter()
+    pieces: list[str] = []
+    first: float | None = None
+    for piece in engine.generate(draft):
+        if first is None:
+            first = (time.perf_counter() - started) * 1000
+        pieces.append(piece)
+    return engine.finish(draft, "".join(pieces), (time.perf_counter() - generate_started) * 1000), first
+
+
 def load_seeds() -> list[Any]:
     from index.loaders import collect_files, load_file
 
@@ -103,6 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"use the first N questions (default all {len(QUESTIONS)})",
     )
     parser.add_argument("--llm-model", default="default", help="llama.cpp profile: default, fast or tiny (or a .gguf)")
+    parser.add_argument(
+        "--context-tokens",
+        type=int,
+        default=None,
+        help="token budget of the passages in the prompt (default: CITEWIRE_CONTEXT_TOKENS or 640)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="times to run the question list (default 1)")
     args = parser.parse_args(argv)
     if not 1 <= args.questions <= len(QUESTIONS):
@@ -121,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     questions = QUESTIONS[: args.questions]
 
     with tempfile.TemporaryDirectory(prefix="citewire-bench-query-") as tmp:
-        settings = settings_with(Path(tmp), llm_model=args.llm_model)
+        overrides = {"context_tokens": args.context_tokens} if args.context_tokens else {}
+        settings = settings_with(Path(tmp), llm_model=args.llm_model, **overrides)
         started = time.perf_counter()
         components = build_components(settings)
         seeds = load_seeds()
@@ -134,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"setup   : {len(seeds)} seed article(s), {report.chunks_written} chunks indexed in {ingest_s:.1f} s "
             f"(incl. embedder load); LLM {model_name} loaded in {llm_load_s:.1f} s, "
-            f"{settings.llm_threads} threads, top_k {settings.top_k}, max {settings.max_answer_tokens} answer tokens"
+            f"{settings.llm_threads} threads, top_k {settings.top_k}, context {settings.context_tokens} tokens, "
+            f"max {settings.max_answer_tokens} answer tokens"
         )
 
         usage = UsageRecorder()
@@ -147,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for q in questions:
                     usage.calls.clear()
                     with measure() as m:
-                        answer = engine.answer(q.text)
+                        answer, first_token_ms = answer_streamed(engine, q.text)
                     prompt_tokens, completion_tokens = usage.calls[-1] if usage.calls else (None, None)
                     runs.append(
                         {
@@ -158,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "generated": answer.timings_ms["generate"] > 0,
                             "citations": len(answer.citations),
                             "timings_ms": dict(answer.timings_ms),
+                            "first_token_ms": _round(first_token_ms),
                             "prompt_tokens": prompt_tokens,
                             "completion_tokens": completion_tokens,
                             "others_cores": _round(m.others_cores),
@@ -183,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     retrieve = summarize([r["timings_ms"]["retrieve"] for r in runs])
     generate = summarize([r["timings_ms"]["generate"] for r in runs if r["generated"]])
     total = summarize([r["timings_ms"]["total"] for r in runs])
+    first_token = summarize([r["first_token_ms"] for r in runs if r["first_token_ms"] is not None])
     retrieval_only = summarize(retrieval_ms)
     # Answer tokens per second of generate time (prefill included): comparable across answer lengths.
     token_rates = [
@@ -220,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stats = {
         "retrieve ms": retrieve,
         "generate ms": generate,
+        "first token ms (from the question)": first_token,
         "total ms": total,
         f"find_passages ms (x{RETRIEVAL_ITERATIONS})": retrieval_only,
         f"  query embedding ms (x{RETRIEVAL_ITERATIONS})": summarize(embed_ms),
@@ -274,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "llm_threads": settings.llm_threads,
                 "llm_context_tokens": settings.llm_context_tokens,
                 "top_k": settings.top_k,
+                "context_tokens": settings.context_tokens,
                 "min_relevance": engine.min_relevance,
                 "max_answer_tokens": settings.max_answer_tokens,
                 "embed_model": settings.embed_model,

@@ -152,6 +152,7 @@ def score_retriever(
         "answer@5": round(sum(answer_hits) / n, 3),
         "latency": [lat["p50"], lat["p95"]],
         "latency_ms": lat,
+        "reciprocal_ranks": [round(r, 4) for r in rr],  # per question, in order: for paired comparisons
     }
 
 

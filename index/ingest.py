@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from index.articles import Article, chunk_search_text
 from index.chunking import chunk_text
 from index.embedding import Embedder
-from index.store import ArticleStore
+from index.store import ArticleStore, text_fingerprint
 
 
 class Outcome(StrEnum):
@@ -44,26 +46,57 @@ def ingest_articles(
 ) -> IngestReport:
     """Store each article unless the same version (or text) is already stored; report what happened.
 
-    ``on_article`` hears of each article as soon as it is done (``report`` already holds it)."""
+    The store write of one article runs in a writer thread while the next article is embedded:
+    Chroma's commit waits on disk, and the embedder can use that time. Writes still happen one at a
+    time and in order, and ``on_article`` hears of each article only once it is stored (``report``
+    already holds it), so a crash never reports an article that is not there."""
     report = report if report is not None else IngestReport()
-    try:
-        for article in articles:
-            previous = store.version_of(article.id)
-            twin = store.same_text(article) if previous is None else None
-            if previous == article.version:
-                outcome = Outcome.UNCHANGED
-            elif twin is not None:  # the same story under another name or URL: keep the one copy
-                report.duplicate_of[article.id] = twin
-                outcome = Outcome.UNCHANGED
-            else:
+    written: dict[str, str] = {}  # this batch's writes, id -> version: seen before their commit lands
+    texts_written: dict[str, str] = {}  # text fingerprint -> id, likewise
+    pending: tuple[Future[None], Article, Outcome, int] | None = None
+
+    def settle() -> None:
+        nonlocal pending
+        if pending is not None:
+            write, article, outcome, n_chunks = pending
+            pending = None
+            write.result()
+            report.chunks_written += n_chunks
+            _record(report, article, outcome, on_article)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewire-write") as writer:
+        try:
+            for article in articles:
+                previous = written.get(article.id) or store.version_of(article.id)
+                twin = None
+                if previous is None:
+                    twin = texts_written.get(text_fingerprint(article.text)) or store.same_text(article)
+                if previous == article.version or twin is not None:
+                    if twin is not None:  # the same story under another name or URL: keep the one copy
+                        report.duplicate_of[article.id] = twin
+                    settle()
+                    _record(report, article, Outcome.UNCHANGED, on_article)
+                    continue
                 chunks = chunk_text(article.text, embedder.counter, policy.max_tokens, policy.overlap_tokens)
                 texts = [chunk_search_text(article.title, c.text) for c in chunks]
-                store.write(article, chunks, embedder.model.get_text_embedding_batch(texts))
-                report.chunks_written += len(chunks)
+                embeddings = embedder.model.get_text_embedding_batch(texts)  # overlaps the previous write
+                settle()
                 outcome = Outcome.CREATED if previous is None else Outcome.REPLACED
-            report.outcomes[article.id] = outcome
-            if on_article is not None:
-                on_article(article, outcome)
-    finally:
-        store.flush()  # once per batch: saving the BM25 index after every article would be quadratic
+                written[article.id] = article.version
+                texts_written[text_fingerprint(article.text)] = article.id
+                pending = (writer.submit(store.write, article, chunks, embeddings), article, outcome, len(chunks))
+            settle()
+        finally:
+            if pending is not None:  # an error elsewhere: let the write in flight finish before flushing
+                with contextlib.suppress(Exception):
+                    pending[0].result()
+            store.flush()  # once per batch: saving the BM25 index after every article would be quadratic
     return report
+
+
+def _record(
+    report: IngestReport, article: Article, outcome: Outcome, on_article: Callable[[Article, Outcome], None] | None
+) -> None:
+    report.outcomes[article.id] = outcome
+    if on_article is not None:
+        on_article(article, outcome)

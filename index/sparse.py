@@ -4,9 +4,10 @@ Dense MiniLM search misses passages that share the question's exact words (names
 terms); a corpus-wide BM25 index finds them. Each document is what gets embedded: title + chunk text.
 
 The index is a derived copy of the Chroma chunk collection. ``ArticleStore`` updates it in memory on
-every write and delete; ``flush`` saves it (bm25s's matrix files plus a sidecar of chunk ids and
-tokens) into a fresh folder and then points ``CURRENT`` at it, so a crash leaves the previous copy
-whole. A copy that does not hold exactly the chunk ids Chroma holds is rebuilt from Chroma on open.
+every write and delete (``apply`` brings in another process's); ``flush`` saves it (bm25s's matrix
+files plus a sidecar of chunk ids and tokens) into a fresh folder and then points ``CURRENT`` at it,
+so a crash leaves the previous copy whole. A copy that does not hold exactly the chunk ids Chroma
+holds is rebuilt from Chroma on open.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _CURRENT = "CURRENT"
 _DOCS = "docs.jsonl"
+_OTHERS_AFTER_S = 600  # another process's saved copy untouched this long is no longer being written
 
 
 @cache
@@ -110,6 +113,18 @@ class SparseIndex:
             self._drop_article(article_id)
             self._changed()
 
+    def apply(self, added: Sequence[SparseDoc], removed: Iterable[str]) -> None:
+        """Add and drop single chunks: catching up with what another process wrote to the store."""
+        with self._lock:
+            for cid in removed:
+                gone = self._docs.pop(cid, None)
+                if gone is not None:
+                    self._by_article.get(gone.article_id, set()).discard(cid)
+            for d in added:
+                self._docs[d.chunk_id] = d
+                self._by_article.setdefault(d.article_id, set()).add(d.chunk_id)
+            self._changed()
+
     def _drop_article(self, article_id: str) -> None:
         for cid in self._by_article.pop(article_id, set()):
             self._docs.pop(cid, None)
@@ -156,7 +171,7 @@ class SparseIndex:
     # -- persistence --------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Save to a new folder, then switch ``CURRENT`` to it; the old copy is removed last."""
+        """Save to a new folder, then switch ``CURRENT`` to it; old copies no one writes are removed last."""
         if self.directory is None:
             return
         with self._lock:
@@ -164,7 +179,7 @@ class SparseIndex:
                 return
             model, _, _ = self._current_model()
             self.directory.mkdir(parents=True, exist_ok=True)
-            generation = f"gen-{uuid.uuid4().hex[:12]}"
+            generation = f"gen-{os.getpid()}-{uuid.uuid4().hex[:12]}"
             target = self.directory / generation
             target.mkdir()
             if model is not None:
@@ -176,7 +191,7 @@ class SparseIndex:
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
             _write_atomically(self.directory / _CURRENT, generation)
             for old in self.directory.glob("gen-*"):
-                if old.name != generation:
+                if old.name != generation and _abandoned(old):
                     shutil.rmtree(old, ignore_errors=True)
             self._unsaved = False
 
@@ -202,6 +217,19 @@ class SparseIndex:
         index._stale = index._order != sorted(index._order)
         index._unsaved = False
         return index
+
+
+def _abandoned(folder: Path) -> bool:
+    """A saved copy no one is writing: this process's own, or untouched for a while.
+
+    Workers sharing a data dir flush into the same folder; another process's copy may still be
+    being written (removing it then would fail that process's flush)."""
+    if folder.name.startswith(f"gen-{os.getpid()}-"):
+        return True
+    try:
+        return time.time() - folder.stat().st_mtime > _OTHERS_AFTER_S
+    except OSError:
+        return False
 
 
 def _build_model(tokens: Sequence[Sequence[str]]) -> bm25s.BM25:

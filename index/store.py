@@ -2,22 +2,36 @@
 one of whole articles (full text + metadata, for citation lookup).
 
 Write order makes every article either fully searchable or absent: new chunks are written under a
-new version id first, the article record (the commit point) second, stale chunks deleted last.
-Readers only trust chunks whose version matches the committed article record.
+new version id first, the article record (the commit point) second, stale chunks deleted third, and
+the write generation (below) set last. Readers only trust chunks whose version matches the committed
+article record.
 
 Beside the chunk vectors sits a BM25 index of the same chunks (``index.sparse``), updated on every
 write and delete, saved on ``flush``, and rebuilt from Chroma on open when the saved copy disagrees.
+
+Chroma may be a server shared by several processes (``open_http_client``), each with its own BM25
+copy. Every write and delete ends, after its last Chroma change, by setting a fresh random *write
+generation* in the chunk collection's metadata; with the chunk count it makes the ``StoreMarker``
+that ``fresh_sparse`` compares (two small calls) with the one its copy last caught up at, fetching
+only the chunks that differ when they do. A random token rather than a counter: two writers bumping
+a counter at once could both store the same next number, and a reader that caught up in between
+would never see the second write. With ``shared=True`` the open-time sweep of unfinished writes is
+skipped: it cannot tell a crashed write from another process's write in progress.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import chromadb
 import numpy as np
@@ -49,6 +63,15 @@ class StoredArticle:
 
 
 _EMBEDDER_KEY = "citewire_embedder"
+_GENERATION_KEY = "citewire_generation"
+
+
+@dataclass(frozen=True)
+class StoreMarker:
+    """Cheap to read, and different after any write by any process: when a BM25 copy must catch up."""
+
+    chunks: int
+    generation: str
 
 
 class EmbedderMismatchError(SetupError):
@@ -80,6 +103,26 @@ def open_client(chroma_dir: Path) -> chromadb.api.ClientAPI:
     return chromadb.PersistentClient(path=str(chroma_dir), settings=ChromaSettings(anonymized_telemetry=False))
 
 
+def open_http_client(url: str) -> chromadb.api.ClientAPI:
+    """A client of a Chroma server (``chroma run``) at ``http(s)://host[:port]``, shared by every process.
+
+    An embedded store is one process's: another process's writes reach its SQLite rows but not its
+    in-memory vector index, so several workers or machines need the server."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise SetupError(f"CITEWIRE_CHROMA_URL must look like http://host:port, not {url!r}")
+    ssl = parts.scheme == "https"
+    try:
+        return chromadb.HttpClient(
+            host=parts.hostname,
+            port=parts.port or (443 if ssl else 80),
+            ssl=ssl,
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+    except ValueError as exc:  # what chromadb raises when nothing answers there
+        raise SetupError(f"no Chroma server answers at {url} (CITEWIRE_CHROMA_URL): {exc}") from exc
+
+
 class ArticleStore:
     """Articles and their chunk vectors in Chroma; the only module that writes to the store."""
 
@@ -89,13 +132,22 @@ class ArticleStore:
         collection: str = "citewire",
         sparse_dir: Path | None = None,
         embedder: str | None = None,
+        shared: bool = False,
+        sparse_check_s: float = 0.0,
     ) -> None:
         """``sparse_dir`` holds the saved BM25 index; without it the index lives in memory only.
 
         ``embedder`` names the model whose vectors the store holds: recorded when the store is
         created, and a store built by another model is refused (its vectors live in another space,
-        so every search would quietly return noise)."""
+        so every search would quietly return noise).
+
+        ``shared``: other processes may write to this Chroma (a server), so no open-time sweep.
+        ``sparse_check_s``: ``fresh_sparse`` looks for other processes' writes at most this often."""
         self._client = client
+        self._shared = shared
+        self._check_s = sparse_check_s
+        self._sync_lock = threading.Lock()
+        self._checked_at = float("-inf")
         # embedding_function=None: Chroma's default one would try to download an ONNX model.
         space = {"hnsw:space": "cosine"}
         self.chunks: Collection = client.get_or_create_collection(
@@ -108,6 +160,7 @@ class ArticleStore:
             f"{collection}_articles", embedding_function=None, metadata=space
         )
         self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+        self._synced = self.marker()  # read before the copy is checked: a write after it shows as a change
         self.sparse = self._open_sparse(sparse_dir)
 
     def _open_sparse(self, directory: Path | None) -> SparseIndex:
@@ -117,7 +170,7 @@ class ArticleStore:
             return saved
         # The saved index is missing or out of step: the last run stopped mid-batch. Chunks of a write
         # that never committed its article record are dropped first (the engine already ignores them).
-        swept = self.sweep_uncommitted()
+        swept = 0 if self._shared else self.sweep_uncommitted()
         if swept:
             log.warning("removed %d chunks of articles whose write did not finish", swept)
             held = set(self.chunks.get(include=[])["ids"])
@@ -134,13 +187,54 @@ class ArticleStore:
             got = self.chunks.get(include=["documents", "metadatas"], limit=_SCAN_BATCH, offset=offset)
             if not got["ids"]:
                 return docs
-            metas = [dict(m or {}) for m in got["metadatas"] or []]
-            texts = [
-                chunk_search_text(str(m.get("title", "")), d or "")
-                for m, d in zip(metas, got["documents"] or [], strict=True)
-            ]
-            docs.extend(_sparse_doc(cid, m, t) for cid, m, t in zip(got["ids"], metas, tokenize(texts), strict=True))
+            docs.extend(_sparse_docs(got))
             offset += len(got["ids"])
+
+    # -- other processes' writes -------------------------------------------------------------
+
+    def marker(self) -> StoreMarker:
+        """The chunk count and write generation as Chroma holds them now (two small reads)."""
+        generation = self._chunk_metadata().get(_GENERATION_KEY, "")
+        return StoreMarker(self.chunks.count(), str(generation))
+
+    def fresh_sparse(self) -> SparseIndex:
+        """The BM25 index, first caught up with writes another process made since it last was.
+
+        Checked at most every ``sparse_check_s``; catching up fetches every chunk id but the texts
+        of new chunks only."""
+        with self._sync_lock:
+            if time.monotonic() - self._checked_at < self._check_s:
+                return self.sparse
+            marker = self.marker()  # before the ids: a write after this read shows at the next check
+            self._checked_at = time.monotonic()
+            if marker != self._synced:
+                self._catch_up()
+                self._synced = marker
+        return self.sparse
+
+    def _catch_up(self) -> None:
+        held = set(self.chunks.get(include=[])["ids"])
+        mine = self.sparse.chunk_ids()
+        new, gone = sorted(held - mine), mine - held
+        docs: list[SparseDoc] = []
+        for start in range(0, len(new), _SCAN_BATCH):
+            docs.extend(
+                _sparse_docs(self.chunks.get(ids=new[start : start + _SCAN_BATCH], include=["documents", "metadatas"]))
+            )
+        if docs or gone:
+            log.info("BM25 index caught up with the store: %d chunks added, %d removed", len(docs), len(gone))
+            self.sparse.apply(docs, gone)
+
+    def _chunk_metadata(self) -> dict[str, Any]:
+        """Read afresh: a ``Collection`` keeps the metadata it was fetched with."""
+        return dict(self._client.get_collection(self.chunks.name, embedding_function=None).metadata or {})
+
+    def _bump_generation(self) -> None:
+        """Tell other processes the store changed: the last step of every write and delete."""
+        current = self._chunk_metadata()
+        # Chroma refuses any metadata naming the distance, even unchanged (it lives in the configuration).
+        kept = {k: v for k, v in current.items() if not k.startswith("hnsw:")}
+        self.chunks.modify(metadata={**kept, _GENERATION_KEY: uuid.uuid4().hex})
 
     def sweep_uncommitted(self) -> int:
         """Delete chunks whose article record is absent or names another version; how many went."""
@@ -247,6 +341,7 @@ class ArticleStore:
             article.id,
             [_sparse_doc(chunk_id(article.id, version, c.index), meta, t) for c, t in zip(chunks, tokens, strict=True)],
         )
+        self._bump_generation()
 
     def delete(self, article_id: str) -> bool:
         """Remove an article and all its chunks; False when it was not there."""
@@ -254,11 +349,21 @@ class ArticleStore:
         self.articles.delete(ids=[article_id])
         self.chunks.delete(where={"article_id": article_id})
         self.sparse.remove_article(article_id)
+        self._bump_generation()
         return existed
 
     def flush(self) -> None:
         """Save the BM25 index; until then a restart rebuilds it from Chroma, so nothing is lost."""
         self.sparse.flush()
+
+
+def _sparse_docs(got: Any) -> list[SparseDoc]:
+    """BM25 documents of a Chroma ``get`` with documents and metadatas."""
+    metas = [dict(m or {}) for m in got["metadatas"] or []]
+    texts = [
+        chunk_search_text(str(m.get("title", "")), d or "") for m, d in zip(metas, got["documents"] or [], strict=True)
+    ]
+    return [_sparse_doc(cid, m, t) for cid, m, t in zip(got["ids"], metas, tokenize(texts), strict=True)]
 
 
 def _sparse_doc(chunk_id_: str, meta: dict[str, Any], tokens: Sequence[str]) -> SparseDoc:

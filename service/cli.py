@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +22,14 @@ if TYPE_CHECKING:
     from index.filters import ArticleFilter
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as flags."""
+    keys = ("data_dir", "host", "port", "llm_model", "top_k", "workers")
+    return {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    for key in ("data_dir", "host", "port", "llm_model", "top_k"):
-        value = getattr(args, key, None)
-        if value is not None:
-            overrides[key] = value
-    return Settings(**overrides)
+    return Settings(**_overrides(args))
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -80,18 +82,79 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.api import create_app
-
     settings = _settings(args)
+    say = _announcer(settings)
     if settings.api_key is None:
         loopback = settings.host in ("127.0.0.1", "localhost", "::1")
         where = "this machine only" if loopback else f"EVERYONE who can reach {settings.host}"
-        print(
+        say(
             f"citewire: no CITEWIRE_API_KEY set: anyone on {where} can add and delete articles "
-            "(set CITEWIRE_API_KEY to require 'Authorization: Bearer <key>' for writes)",
-            file=sys.stderr,
+            "(set CITEWIRE_API_KEY to require 'Authorization: Bearer <key>' for writes)"
         )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    if settings.workers > 1:
+        return _serve_workers(args, settings)
+    from service.api import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", **_logging(settings))
+    return 0
+
+
+def _announcer(settings: Settings) -> Callable[[str], None]:
+    """How ``serve`` tells its operator something: a stderr line, or with JSON logs a warning log line
+    (and no progress bars, which are not lines a log collector can read)."""
+    if settings.log_format != "json":
+        return lambda message: print(message, file=sys.stderr)
+    import logging.config
+
+    from service.observability import json_log_config
+
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    from transformers.utils import logging as transformers_logging  # its bars ignore TQDM_DISABLE
+
+    transformers_logging.disable_progress_bar()
+    logging.config.dictConfig(json_log_config())
+    return logging.getLogger("citewire").warning
+
+
+def _logging(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging arguments: its own lines, or JSON lines with request ids (CITEWIRE_LOG_FORMAT=json)."""
+    if settings.log_format != "json":
+        return {}
+    from service.observability import json_log_config
+
+    return {"log_config": json_log_config(), "access_log": False}
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
+    """uvicorn's worker processes, each building its app from the environment (``app_factory``)."""
+    import copy
+
+    import uvicorn
+
+    from index.store import open_http_client
+
+    open_http_client(str(settings.chroma_url))  # fails here once, not in every worker after loading its models
+    os.environ.update({f"CITEWIRE_{key.upper()}": str(value) for key, value in _overrides(args).items()})
+    if "llm_threads" not in settings.model_fields_set:
+        # llama.cpp's threads spin while they wait: workers generating at once must not share cores.
+        os.environ["CITEWIRE_LLM_THREADS"] = str(max(1, settings.llm_threads // settings.workers))
+    # Each log line names its worker's pid: which one answered is worth knowing.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    for formatter in log_config["formatters"].values():
+        formatter["fmt"] = formatter["fmt"].replace("%(levelprefix)s ", "%(levelprefix)s [%(process)d] ", 1)
+    _announcer(settings)(
+        f"citewire: {settings.workers} workers, each with its own models and its own generation queue "
+        f"({settings.max_queued_requests} waiting at most, each)"
+    )
+    uvicorn.run(
+        "service.runtime:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        **({"log_config": log_config} | _logging(settings)),
+    )
     return 0
 
 
@@ -232,6 +295,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print("error: --holdout-gold must be a fraction between 0 and 1", file=sys.stderr)
         return 2
     settings = _settings(args)
+    if args.corpus is not None and settings.chroma_url is not None:
+        print(
+            "error: --corpus would index evaluation articles into the shared Chroma server: unset CITEWIRE_CHROMA_URL",
+            file=sys.stderr,
+        )
+        return 2
     try:
         questions = load_questions(Path(args.questions))
     except QuestionFormatError as exc:
@@ -340,6 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", "serve the HTTP API")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (default: $CITEWIRE_WORKERS or 1); more than one needs CITEWIRE_CHROMA_URL. Each "
+        "loads its own models and has its own one-at-a-time generation queue; the cores are split between them",
+    )
     p.add_argument("--llm-model", help="profile (default, fast, tiny) or a .gguf path")
     p.set_defaults(func=_cmd_serve)
 

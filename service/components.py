@@ -8,9 +8,9 @@ from llama_index.core import Settings as LlamaSettings
 from llama_index.core import VectorStoreIndex
 from llama_index.core.llms import LLM
 
-from index.embedding import Embedder, load_embedder
+from index.embedding import Embedder, load_embedder, vector_space
 from index.ingest import ChunkingPolicy
-from index.store import ArticleStore, open_client
+from index.store import ArticleStore, open_client, open_http_client
 from service.engine import CitewireQueryEngine
 from service.judge import ClaimJudge
 from service.llm import build_llm
@@ -31,8 +31,17 @@ class Components:
 
 
 def open_store(settings: Settings) -> ArticleStore:
+    """The store in a Chroma server when ``chroma_url`` is set (shared by every process), else embedded."""
+    url = settings.chroma_url
+    client = open_http_client(str(url)) if url is not None else open_client(settings.chroma_dir)
     return ArticleStore(
-        open_client(settings.chroma_dir), settings.collection, settings.sparse_dir, settings.embed_model
+        client,
+        settings.collection,
+        settings.sparse_dir,
+        # A variant (minilm-int8) records and checks its original's name: their vectors are interchangeable.
+        vector_space(settings.embed_model),
+        shared=url is not None,
+        sparse_check_s=settings.sparse_check_s,
     )
 
 

@@ -2,13 +2,18 @@
 
 Generation is serial on a local model, so one worker is the honest capacity; queued jobs wait.
 Each job's results are also appended to a JSONL file under the data dir as they arrive, so a crash
-loses nothing already computed.
+loses nothing already computed, and its state (status, progress, summary) is kept in a JSON file
+beside them, so any server process sharing the data dir (``citewire serve --workers N``) can answer
+for a job another one runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import queue
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -20,6 +25,8 @@ from typing import Any
 # A job body gets a reporter: report(result_or_None, done, total). It returns a summary dict.
 Reporter = Callable[[dict[str, Any] | None, int, int], None]
 JobBody = Callable[[Reporter], dict[str, Any]]
+_JOB_ID = re.compile(r"[0-9a-f]{16}")
+_STATE_FIELDS = ("id", "kind", "status", "done", "total", "summary", "error", "created_at")
 
 
 @dataclass
@@ -55,11 +62,25 @@ class JobRunner:
             job = Job(id=uuid.uuid4().hex[:16], kind=kind, total=total)
             job.results_path = self._results_dir / f"{kind}-{job.id}.jsonl"
             self._jobs[job.id] = job
+        _publish(job)
         self._queue.put((job, body))
         return job
 
     def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+        """A job of this process, else one another process sharing the data dir runs or ran."""
+        job = self._jobs.get(job_id)
+        return job if job is not None or not _JOB_ID.fullmatch(job_id) else self._load(job_id)
+
+    def _load(self, job_id: str) -> Job | None:
+        for state in self._results_dir.glob(f"*-{job_id}.json"):
+            try:
+                fields = json.loads(state.read_text(encoding="utf-8"))
+                job = Job(**{k: fields[k] for k in _STATE_FIELDS}, results_path=state.with_suffix(".jsonl"))
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+            job.results = _read_results(job.results_path)
+            return job
+        return None
 
     def _work(self) -> None:
         while True:
@@ -71,6 +92,7 @@ class JobRunner:
 
     def _run(self, job: Job, body: JobBody) -> None:
         job.status = "running"
+        _publish(job)
         try:
             self._results_dir.mkdir(parents=True, exist_ok=True)
             assert job.results_path is not None
@@ -82,8 +104,38 @@ class JobRunner:
                         out.flush()
                         job.results.append(result)
                     job.done, job.total = done, total
+                    _publish(job)
 
                 job.summary = body(report)
             job.status = "done"
         except Exception as exc:  # a failed job is reported, never takes the server down
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        _publish(job)
+
+
+def _publish(job: Job) -> None:
+    """Write the job's state beside its results, atomically: readers in other processes never see half.
+
+    Best effort: this process answers for the job from memory whatever happens to the file."""
+    assert job.results_path is not None
+    path = job.results_path.with_suffix(".json")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({k: getattr(job, k) for k in _STATE_FIELDS}, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _read_results(path: Path | None) -> list[dict[str, Any]]:
+    """The results written so far; a line still being written (the last) is left for later."""
+    results: list[dict[str, Any]] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path is not None else []
+    except OSError:
+        return results
+    for line in lines:
+        try:
+            results.append(json.loads(line))
+        except ValueError:
+            break
+    return results

@@ -119,6 +119,20 @@ def configure_logging(json: bool = True, level: str = "info") -> None:
         logging.getLogger(name).propagate = True
 
 
+def json_log_config(level: str = "info") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for uvicorn's ``log_config``: every line (uvicorn's, Citewire's)
+    one JSON object on stderr. A dict, not a call, so uvicorn's worker processes apply it too."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "service.observability.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error")}
+        | {"uvicorn.access": {"handlers": [], "propagate": False}},  # the middleware's access lines are richer
+    }
+
+
 # --- metrics ----------------------------------------------------------------------------------
 
 

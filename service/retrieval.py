@@ -106,7 +106,7 @@ class HybridRetriever:
             dense = [Candidate(h.node, cosine_from_chroma(h.score or 0.0), 0.0) for h in hits]
         if self.mode == "dense":
             return dense
-        sparse = self.store.sparse.search(question, n_candidates, where)
+        sparse = self.store.fresh_sparse().search(question, n_candidates, where)
         by_id = {c.node.node_id: c for c in dense}
         missing = [cid for cid, _ in sparse.top if cid not in by_id]
         for node, vector in self.store.get_chunks(missing):

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,13 +26,28 @@ class Settings(BaseSettings):
     # Storage
     data_dir: Path = Field(Path("data"), description="Chroma store and article texts live here.")
     collection: str = Field("citewire", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,50}[A-Za-z0-9]$")
+    chroma_url: HttpUrl | None = Field(
+        None,
+        description="A Chroma server (`chroma run`), e.g. http://127.0.0.1:8001: chunks, vectors and article "
+        "texts live there, shared by every worker and machine. Unset: an embedded Chroma in data_dir, which "
+        "only one process may use.",
+    )
+    sparse_check_s: float = Field(
+        0.0,
+        ge=0.0,
+        le=3600.0,
+        description="Retrieval checks at most this often whether another process changed the store, and "
+        "brings its BM25 copy up to date (two small Chroma reads). 0: before every retrieval.",
+    )
 
     # Embedding and chunking
     embed_model: str = Field(
         "minilm",
         description="'minilm' (the packaged all-MiniLM-L6-v2, English), 'e5-multilingual' (the packaged "
-        "multilingual-e5-small, ~100 languages), a local sentence-transformers folder, or a hub name "
-        "(needs a network). A store answers only with the model that built it.",
+        "multilingual-e5-small, ~100 languages), 'minilm-int8' (the same MiniLM as an int8 ONNX file, "
+        "faster, and it shares MiniLM's stores), a local sentence-transformers folder, a local .onnx file "
+        "(its tokenizer in the same folder), or a hub name (needs a network). A store answers only with "
+        "the model that built it.",
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
     chunk_tokens: int = Field(128, ge=16, le=512, description="Chunk size in embedder tokens.")
@@ -111,6 +126,18 @@ class Settings(BaseSettings):
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="'json': every log line one JSON object with the request id (logger citewire.access for "
+        "requests); 'text': uvicorn's usual lines.",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes, each with its own models and its own one-at-a-time generation queue "
+        "(max_queued_requests is per worker). More than one needs chroma_url.",
+    )
     api_key: SecretStr | None = Field(
         None,
         description="When set, every write endpoint needs 'Authorization: Bearer <key>' (401 otherwise). "
@@ -138,6 +165,22 @@ class Settings(BaseSettings):
         if self.chunk_overlap_tokens >= self.chunk_tokens:
             raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
         return self
+
+    @model_validator(mode="after")
+    def _workers_share_a_server(self) -> Settings:
+        if self.workers > 1 and self.chroma_url is None:
+            raise ValueError(
+                "workers > 1 needs CITEWIRE_CHROMA_URL: an embedded Chroma is one process's (another process's "
+                "writes never reach its vector index)"
+            )
+        return self
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _a_server_address(cls, url: HttpUrl | None) -> HttpUrl | None:
+        if url is not None and (url.path not in (None, "", "/") or url.query or url.fragment):
+            raise ValueError("a Chroma server's address is http(s)://host[:port], without a path or query")
+        return url
 
     @property
     def chroma_dir(self) -> Path:

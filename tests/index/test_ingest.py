@@ -170,3 +170,48 @@ def test_reopen_from_disk_sees_same_data(chroma_dir: Path, embedder: Embedder, s
         assert report.outcomes == {seed_article.id: Outcome.UNCHANGED}
     finally:
         reopened_client.close()
+
+
+def test_one_batch_with_repeats_stores_each_story_once(
+    store: ArticleStore, embedder: Embedder, seed_article: Article
+) -> None:
+    """Repeats within one batch are caught although the write before them may still be in flight."""
+    twin = dataclasses.replace(seed_article, id="seed-under-another-name", url=None)
+    corrected = dataclasses.replace(seed_article, text=seed_article.text + CORRECTION)
+    batch = [seed_article, twin, _other_article(), seed_article, corrected]
+    seen: list[tuple[str, Outcome]] = []
+    report = ingest_articles(batch, store, embedder, POLICY, on_article=lambda a, o: seen.append((a.id, o)))
+    assert seen == [
+        (seed_article.id, Outcome.CREATED),
+        (twin.id, Outcome.UNCHANGED),
+        ("other-article", Outcome.CREATED),
+        (seed_article.id, Outcome.UNCHANGED),
+        (seed_article.id, Outcome.REPLACED),
+    ]
+    assert report.duplicate_of == {twin.id: seed_article.id}
+    assert store.count_articles() == 2
+    stored = store.get(seed_article.id)
+    assert stored is not None and stored.version == corrected.version
+    assert store.count_chunks() == _expected_chunk_count(corrected, embedder) + 1
+
+
+def test_a_failed_write_stops_the_batch_after_reporting_what_was_stored(
+    store: ArticleStore, embedder: Embedder, seed_article: Article, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write = store.write
+
+    def failing(article: Article, *args: Any) -> None:
+        if article.id == "other-article":
+            raise OSError("disk full")
+        write(article, *args)
+
+    monkeypatch.setattr(store, "write", failing)
+    seen: list[str] = []
+    third = dataclasses.replace(_other_article(), id="third", text="A third story about trams.")
+    with pytest.raises(OSError, match="disk full"):
+        ingest_articles(
+            [seed_article, _other_article(), third], store, embedder, POLICY, lambda a, o: seen.append(a.id)
+        )
+    assert seen == [seed_article.id]  # reported once stored; the failed one never, the next not started
+    assert store.get(seed_article.id) is not None and store.get("other-article") is None
+    assert store.get("third") is None

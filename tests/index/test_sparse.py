@@ -176,3 +176,29 @@ def _chunked(article: Article, embedder: Embedder) -> tuple[list, list]:  # type
 
     chunks = chunk_text(article.text, embedder.counter, POLICY.max_tokens, POLICY.overlap_tokens)
     return chunks, embedder.model.get_text_embedding_batch([chunk_search_text(article.title, c.text) for c in chunks])
+
+
+def test_apply_adds_and_drops_single_chunks() -> None:
+    index = SparseIndex(docs=_docs(*TEXTS))
+    index.apply(_docs("A zebra foal named Quagga.", article="zebra"), {"a0::v::00000"})
+    assert _ids(index, "Quagga") == ["zebra::v::00000"]
+    assert _ids(index, "reviewed memo") == ["a2::v::00002"]
+    index.replace_article("a2", [])  # what is left of an article is still dropped whole
+    assert _ids(index, "memo") == []
+
+
+def test_flush_leaves_another_processs_recent_copy_alone(tmp_path: Path) -> None:
+    """Workers share the data dir: a copy another one may still be writing is not removed under it."""
+    import os
+
+    folder = tmp_path / "bm25"
+    other = folder / "gen-1-0123456789ab"
+    other.mkdir(parents=True)
+    index = SparseIndex(folder, _docs(*TEXTS))
+    index.flush()
+    assert other.exists()
+    os.utime(other, (0, 0))  # untouched for ages: abandoned
+    index.remove_article("a0")
+    index.flush()
+    assert not other.exists()
+    assert len(list(folder.glob("gen-*"))) == 1

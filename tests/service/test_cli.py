@@ -140,6 +140,26 @@ def test_data_dir_comes_from_the_environment(
     assert str(tmp_path / "from-env") in capsys.readouterr().out
 
 
+def test_serve_with_workers_refuses_an_embedded_store_or_an_absent_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both fail before any worker starts loading models."""
+    assert main(["serve", "--workers", "2", "--data-dir", str(tmp_path)]) == 2
+    assert "workers > 1 needs CITEWIRE_CHROMA_URL" in capsys.readouterr().err
+    monkeypatch.setenv("CITEWIRE_CHROMA_URL", "http://127.0.0.1:9")  # the discard port: nothing listens
+    assert main(["serve", "--workers", "2", "--data-dir", str(tmp_path)]) == 2
+    assert "no Chroma server answers at http://127.0.0.1:9/" in capsys.readouterr().err
+
+
+def test_eval_will_not_index_a_corpus_into_a_chroma_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITEWIRE_CHROMA_URL", "http://127.0.0.1:9")
+    argv = ["eval", "q.jsonl", "--corpus", "c.jsonl", "--data-dir", str(tmp_path), "--out", "o", "--report", "r"]
+    assert main(argv) == 2
+    assert "unset CITEWIRE_CHROMA_URL" in capsys.readouterr().err
+
+
 def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main([])

@@ -76,7 +76,8 @@ def components(
     seen: list[tuple[str, str]] = []
     report = index_corpus(corpus, built, {"harbour"}, lambda aid, outcome: seen.append((aid, outcome)))
     assert report.held_out == 1
-    assert seen == [("bridge", "created"), ("library", "created"), ("harbour", "held out")]
+    # Each article reported once; a stored one when its write lands, which may be after a later hold-out.
+    assert sorted(seen) == [("bridge", "created"), ("harbour", "held out"), ("library", "created")]
     yield built
 
 

@@ -106,3 +106,26 @@ def test_out_of_range_values_are_rejected(name: str, value: str, monkeypatch: py
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_chroma_url_is_a_server_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().chroma_url is None
+    monkeypatch.setenv("CITEWIRE_CHROMA_URL", "http://127.0.0.1:8001")
+    url = Settings().chroma_url
+    assert url is not None and (url.scheme, url.host, url.port) == ("http", "127.0.0.1", 8001)
+    assert Settings(chroma_url="https://chroma.example").chroma_url.port == 443  # type: ignore[union-attr, arg-type]
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8001", "ftp://host:21", "http://host:8001/api", "http://host:8001/?a=1"])
+def test_chroma_url_with_another_scheme_or_a_path_is_rejected(url: str) -> None:
+    with pytest.raises(ValidationError, match="chroma_url"):
+        Settings(chroma_url=url)  # type: ignore[arg-type]
+
+
+def test_several_workers_need_a_chroma_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().workers == 1
+    with pytest.raises(ValidationError, match="workers > 1 needs CITEWIRE_CHROMA_URL"):
+        Settings(workers=2)
+    monkeypatch.setenv("CITEWIRE_CHROMA_URL", "http://127.0.0.1:8001")
+    monkeypatch.setenv("CITEWIRE_WORKERS", "3")
+    assert Settings().workers == 3
