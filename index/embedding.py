@@ -165,7 +165,8 @@ def _load_onnx(name: str, path: str, batch_size: int) -> Embedder:
     original = VARIANT_OF.get(name)
     tokenizer_dir = Path(resolve_model_path(original) if original else Path(path).parent)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+        # Two instances: chunk counting (no truncation) and the model (truncating) must not share one.
+        tokenizer, model_tokenizer = (AutoTokenizer.from_pretrained(str(tokenizer_dir)) for _ in range(2))
     except (OSError, ValueError) as exc:
         raise EmbeddingModelError(f"no tokenizer for the ONNX model {name!r} in {tokenizer_dir}: {exc}") from exc
     try:
@@ -173,7 +174,7 @@ def _load_onnx(name: str, path: str, batch_size: int) -> Embedder:
     except Exception as exc:  # onnxruntime's errors (bad file, unsupported operator) derive from Exception only
         raise EmbeddingModelError(f"onnxruntime cannot load {path} for {name!r}: {exc}") from exc
     max_length = _max_seq_length(tokenizer_dir, tokenizer)
-    model = OnnxEmbedding(session, tokenizer, max_length, model_name=name, embed_batch_size=batch_size)
+    model = OnnxEmbedding(session, model_tokenizer, max_length, model_name=name, embed_batch_size=batch_size)
     return Embedder(
         model=model,
         counter=TokenizerCounter(tokenizer),

@@ -13,6 +13,7 @@ not padded to a long neighbour's length. No torch: onnxruntime's own threads do 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +56,12 @@ class OnnxEmbedding(BaseEmbedding):
     _max_length: int = PrivateAttr()
     _inputs: list[str] = PrivateAttr()
     _output: str = PrivateAttr()
+    _tokenizer_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(
         self,
         session: ort.InferenceSession,
-        tokenizer: PreTrainedTokenizerBase,
+        tokenizer: PreTrainedTokenizerBase,  # its own: not shared with a TokenCounter (see _run)
         max_length: int,
         model_name: str,
         embed_batch_size: int = 32,
@@ -88,9 +90,12 @@ class OnnxEmbedding(BaseEmbedding):
         return vectors
 
     def _run(self, texts: list[str]) -> np.ndarray:
-        encoded = self._tokenizer(
-            texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="np"
-        )
+        # A fast tokenizer sets its padding and truncation on the shared Rust object at every call, so
+        # two threads at once (a query during an ingest job) can fail with "Already borrowed".
+        with self._tokenizer_lock:
+            encoded = self._tokenizer(
+                texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="np"
+            )
         ids = np.asarray(encoded["input_ids"], dtype=np.int64)
         # A tokenizer may not return token types; BERT-style models then expect zeros.
         feed = {

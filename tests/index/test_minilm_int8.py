@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,25 @@ def test_text_beyond_256_word_pieces_is_cut_off(int8: Embedder) -> None:
     head = text[: ends[253]]  # 254 word pieces plus [CLS] and [SEP]: exactly the model's window
     full, cut = (np.asarray(int8.model.get_text_embedding(t)) for t in (text, head))
     assert float(np.dot(full, cut)) > 0.99999  # one word piece fewer reads 0.99990
+
+
+def test_threads_embedding_and_counting_at_once_get_the_serial_vectors(int8: Embedder) -> None:
+    """Queries embed while an ingest job counts chunk tokens: neither may disturb the other's tokenizer."""
+    texts = [f"Story {i} about the central bank " + "and its rates " * (i % 30) for i in range(16)]
+    serial = np.asarray(int8.model.get_text_embedding_batch(texts))
+    long_text = "word " * 2000
+
+    def work(i: int) -> list[float] | None:
+        if i % 2:
+            int8.counter.count([long_text])
+            return None
+        return int8.model.get_query_embedding(texts[i % 16])
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(work, range(96)))
+    for i, vector in enumerate(results):
+        if vector is not None:
+            assert float(np.dot(vector, serial[i % 16])) > 0.99999
 
 
 def test_an_onnx_file_without_a_tokenizer_beside_it_is_a_clear_error(int8: Embedder, tmp_path: Path) -> None:
