@@ -58,7 +58,7 @@ def _vocabulary() -> list[str]:
     return words
 
 
-def _synthetic_articles(
+def synthetic_articles(
     n_chunks: int, first_id: int, dim: int, rng: np.random.Generator
 ) -> list[tuple[Article, list[Chunk], np.ndarray]]:
     vocab = _vocabulary()
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = 0
         for size in sizes:
             # New ids continue after the last size's: re-using them would replace articles, not add.
-            items = _synthetic_articles(size - written, written // CHUNKS_PER_ARTICLE, components.embedder.dim, rng)
+            items = synthetic_articles(size - written, written // CHUNKS_PER_ARTICLE, components.embedder.dim, rng)
             started = time.perf_counter()
             for article, chunks, vectors in tqdm(items, desc=f"write to {size:,}", unit="article"):
                 components.store.write(article, chunks, vectors.tolist())

@@ -53,6 +53,18 @@ def title_from_text(text: str) -> str:
     return first_line[:_TITLE_FALLBACK_CHARS].rsplit(" ", 1)[0] + "…"
 
 
+def unstorable(value: str) -> str | None:
+    """What keeps ``value`` from being stored as text, or None: a NUL, or a lone surrogate (JSON can
+    escape one, but no UTF-8 text can hold it)."""
+    if "\x00" in value:
+        return "a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone surrogate (not valid Unicode text)"
+    return None
+
+
 def is_safe_id(candidate: str) -> bool:
     return bool(_SAFE_ID.match(candidate))
 

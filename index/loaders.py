@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from index.articles import Article, ArticleFormatError, derive_article_id, title_from_text
+from index.articles import Article, ArticleFormatError, derive_article_id, title_from_text, unstorable
 from index.encoding import decode_text, sniff_html_charset
 from index.html import article_from_html
 from index.language import detect_language
@@ -63,8 +63,8 @@ def article_from_record(record: dict[str, Any]) -> Article:
         value = record.get(key)
         if value is not None and not isinstance(value, str):
             raise ArticleFormatError(f"'{key}' must be a string")
-        if value is not None and not _is_clean(value):
-            raise ArticleFormatError(f"'{key}' holds a NUL character or a lone surrogate (not valid Unicode text)")
+        if value is not None and (problem := unstorable(value)):
+            raise ArticleFormatError(f"'{key}' holds {problem}")
     text = strip_boilerplate_tail(text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not text:  # checked again: a text of site furniture only ("READ ALSO") is empty once stripped
         raise ArticleFormatError("'text' has no body text once site boilerplate is removed")
@@ -82,17 +82,6 @@ def article_from_record(record: dict[str, Any]) -> Article:
         author=(record.get("author") or "").strip() or None,
         lang=record.get("lang") or detect_language(text),
     )
-
-
-def _is_clean(value: str) -> bool:
-    """No NUL, and encodable as UTF-8 (JSON can escape a lone surrogate, which no stored text can hold)."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def load_file(path: Path) -> Iterator[Article]:

@@ -201,7 +201,9 @@ class ArticleStore:
         """The BM25 index, first caught up with writes another process made since it last was.
 
         Checked at most every ``sparse_check_s``; catching up fetches every chunk id but the texts
-        of new chunks only."""
+        of new chunks only. An embedded store has no other writer, so it is never checked."""
+        if not self._shared:
+            return self.sparse
         with self._sync_lock:
             if time.monotonic() - self._checked_at < self._check_s:
                 return self.sparse
@@ -230,7 +232,11 @@ class ArticleStore:
         return dict(self._client.get_collection(self.chunks.name, embedding_function=None).metadata or {})
 
     def _bump_generation(self) -> None:
-        """Tell other processes the store changed: the last step of every write and delete."""
+        """Tell other processes the store changed: the last step of every write and delete.
+
+        Only a shared store has other processes to tell: embedded, it would cost two Chroma calls a write."""
+        if not self._shared:
+            return
         current = self._chunk_metadata()
         # Chroma refuses any metadata naming the distance, even unchanged (it lives in the configuration).
         kept = {k: v for k, v in current.items() if not k.startswith("hnsw:")}

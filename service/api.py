@@ -7,6 +7,7 @@ Models load once in the app's lifespan; generation runs in FastAPI's thread pool
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,9 @@ from service.api_models import (
     Health,
     QueryRequest,
     QueryResponse,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
     problems,
 )
 from service.app_state import AppState, State, require_reader, require_writer
@@ -201,6 +205,40 @@ def create_app(
             return _chat_response(answer, prepared).model_dump()
 
         return await _deliver(state, prepared, body.stream, shape)
+
+    @app.post(
+        "/v1/search",
+        response_model=SearchResponse,
+        tags=["answers"],
+        dependencies=reader,
+        responses=problems(400, 401, 413, 422),
+    )
+    def search(body: SearchRequest, state: State) -> SearchResponse:
+        """The passages an answer would be drawn from, best first, without asking the model.
+
+        Runs beside generation, never queued behind it: retrieval takes milliseconds."""
+        _check_length(state, body.question)
+        where = body.filters.to_filter() if body.filters is not None else None
+        started = time.perf_counter()
+        passages = state.engine.find_passages(body.question, body.top_k, where)
+        hits = [
+            SearchHit(
+                rank=rank,
+                article_id=p.article.article.id,
+                title=p.article.article.title,
+                source=p.article.article.source,
+                url=p.article.article.url,
+                published_at=p.article.article.published_at,
+                chunk_id=p.chunk_id,
+                text=p.text,
+                start=p.start,
+                end=p.end,
+                score=round(p.score, 4),
+                bm25=round(p.lexical, 4),
+            )
+            for rank, p in enumerate(passages, 1)
+        ]
+        return SearchResponse(hits=hits, timings_ms={"retrieve": round((time.perf_counter() - started) * 1000, 2)})
 
     @app.post(
         "/v1/chat/completions",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from index.articles import is_safe_id
+from index.articles import is_safe_id, unstorable
 from index.filters import ArticleFilter
 
 _ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
@@ -61,12 +61,8 @@ def clean_text(value: str, what: str = "question") -> str:
     value = value.strip()
     if not value:
         raise ValueError(f"{what} must not be blank")
-    if "\x00" in value:
-        raise ValueError(f"{what} must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"{what} must be valid Unicode text (no lone surrogates)") from None
+    if problem := unstorable(value):
+        raise ValueError(f"{what} must not hold {problem}")
     return value
 
 
@@ -85,6 +81,39 @@ class QueryRequest(BaseModel):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         return clean_text(value)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    question: str = Field(min_length=1, max_length=100_000, description="What to look for, in plain language.")
+    top_k: int | None = Field(None, ge=1, le=20, description="How many passages (default from settings).")
+    filters: QueryFilters | None = Field(None, description="Restrict the search to some articles.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        return clean_text(value)
+
+
+class SearchHit(BaseModel):
+    rank: int = Field(description="1 for the best passage.")
+    article_id: str
+    title: str
+    source: str | None
+    url: str | None
+    published_at: str | None
+    chunk_id: str
+    text: str = Field(description="The passage: article text[start:end].")
+    start: int
+    end: int
+    score: float = Field(description="Cosine similarity of the question and the passage.")
+    bm25: float = Field(description="The passage's BM25 score for the question (0 when it shares no term).")
+
+
+class SearchResponse(BaseModel):
+    hits: list[SearchHit] = Field(description="The passages an answer would be drawn from, best first.")
+    timings_ms: dict[str, float]
 
 
 class ChatTurnIn(BaseModel):
@@ -178,10 +207,8 @@ class ArticleList(BaseModel):
 
 def _no_nul(value: str | None) -> str | None:
     """Text fields may be blank (they are optional) but never hold NUL or lone surrogates."""
-    if value is not None and value.strip():
-        clean_text(value, "a text field")
-    elif value is not None and "\x00" in value:
-        raise ValueError("a text field must not contain NUL characters")
+    if value is not None and (problem := unstorable(value)):
+        raise ValueError(f"a text field must not hold {problem}")
     return value
 
 

@@ -108,6 +108,7 @@ OPERATIONS = [
     "GET /v1/jobs/{job_id}",
     "GET /v1/eval/{job_id}",
     "POST /v1/query",
+    "POST /v1/search",
     "POST /v1/chat",
     "POST /v1/chat/completions",
     "POST /v1/eval",
@@ -148,6 +149,9 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "POST /v1/query": [
         {"question": QUESTION, "stream": True},
         {"question": QUESTION, "top_k": 3, "filters": {"source": "BB.LV", "published_after": "2025-01-01"}},
+    ],
+    "POST /v1/search": [
+        {"question": QUESTION, "top_k": 2, "filters": {"article_ids": ["000_070c77320a5da855"]}},
     ],
     "POST /v1/chat": [
         {

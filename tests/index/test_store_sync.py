@@ -40,6 +40,8 @@ def client(tmp_path: Path) -> Iterator[chromadb.api.ClientAPI]:
 
 
 def _store(client: chromadb.api.ClientAPI, folder: Path | None, **kwargs: object) -> ArticleStore:
+    """Two of these on one client stand for two processes sharing a Chroma server."""
+    kwargs.setdefault("shared", True)
     return ArticleStore(client, "test", folder, "minilm", **kwargs)  # type: ignore[arg-type]
 
 
@@ -141,8 +143,24 @@ def test_a_shared_store_leaves_unfinished_writes_alone_on_open(
     _uncommitted_write(writer, ZEBRA, embedder)
     _store(client, tmp_path / "shared" / "bm25", shared=True)
     assert writer.chunks.get(where={"article_id": "zebra"})["ids"]
-    _store(client, tmp_path / "own" / "bm25")
+    _store(client, tmp_path / "own" / "bm25", shared=False)
     assert writer.chunks.get(where={"article_id": "zebra"})["ids"] == []
+
+
+def test_an_embedded_store_neither_marks_writes_nor_checks_for_others(
+    client: chromadb.api.ClientAPI, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One process owns an embedded store: the marker's Chroma calls would be pure overhead."""
+    store = _store(client, None, shared=False)
+    ingest_articles([ZEBRA, BANK], store, embedder, POLICY)
+    assert store.delete("bank")
+    assert store.marker().generation == ""  # no write generation was ever stored
+
+    def no_marker(self: ArticleStore) -> StoreMarker:
+        raise AssertionError("an embedded store has no other writer to look for")
+
+    monkeypatch.setattr(ArticleStore, "marker", no_marker)
+    assert _articles(store.fresh_sparse(), "Quagga") == ["zebra"]
 
 
 def test_an_unreachable_or_malformed_server_address_is_a_setup_error() -> None:

@@ -55,7 +55,7 @@ def test_healthz_counts_the_store(client: TestClient, api: Api) -> None:
     assert health["status"] == "ok"
     assert health["articles"] == 1
     assert health["chunks"] == api.chunk_count > 1
-    assert health["embed_model"] == "minilm"
+    assert health["embed_model"] == "minilm-int8"  # the default
 
 
 def test_openapi_and_docs_are_served(client: TestClient) -> None:
@@ -545,3 +545,29 @@ def test_a_backed_sentence_that_does_not_answer_the_question_abstains(client: Te
     body = _ask(client, "Which newspaper reviewed the White House memo?")
     assert body["abstained"] is True
     assert len(api.llm.judge_prompts) >= 1  # it got through the checks before this one
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+def test_search_returns_ranked_passages_that_are_the_article_text(client: TestClient, api: Api) -> None:
+    response = client.post("/v1/search", json={"question": ANSWERABLE, "top_k": 3})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    hits = body["hits"]
+    assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1)) and 1 <= len(hits) <= 3
+    for hit in hits:
+        assert hit["article_id"] == api.article.id
+        assert api.article.text[hit["start"] : hit["end"]] == hit["text"]
+    assert any("Financial Times" in h["text"] or "FT" in h["text"] for h in hits)
+    assert body["timings_ms"]["retrieve"] > 0
+    assert api.llm.calls == 0  # retrieval only: the model is never asked
+
+
+def test_search_applies_filters_and_refuses_bad_ones(client: TestClient) -> None:
+    excluded = client.post("/v1/search", json={"question": ANSWERABLE, "filters": {"source": "cnn.com"}})
+    assert excluded.status_code == 200 and excluded.json()["hits"] == []
+    bad = client.post("/v1/search", json={"question": ANSWERABLE, "filters": {"published_after": "2025-02-30"}})
+    assert bad.status_code == 422 and "published_after" in bad.text
+    _assert_client_error(client.post("/v1/search", json={"question": "   "}))
+    _assert_client_error(client.post("/v1/search", json={"question": ANSWERABLE, "top_k": 0}))

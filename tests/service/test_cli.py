@@ -115,7 +115,7 @@ def test_info_reports_the_store(
     assert info["chunks"] == chunks
     assert info["data_dir"] == str(data_dir.resolve())
     assert int(info["store_bytes"]) > 0
-    assert info["embed_model"].startswith("minilm (")
+    assert info["embed_model"].startswith("minilm-int8 (")
     assert info["llm"] == "llamacpp: default"
 
 
