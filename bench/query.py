@@ -175,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     usage.calls.clear()
                     with measure() as m:
                         answer, first_token_ms = answer_streamed(engine, q.text)
-                    prompt_tokens, completion_tokens = usage.calls[-1] if usage.calls else (None, None)
+                    # The answer is the question's first model call; the claim judge's calls follow it.
+                    prompt_tokens, completion_tokens = usage.calls[0] if usage.calls else (None, None)
                     runs.append(
                         {
                             "repeat": repeat,
@@ -188,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "first_token_ms": _round(first_token_ms),
                             "prompt_tokens": prompt_tokens,
                             "completion_tokens": completion_tokens,
+                            "judge_calls": max(0, len(usage.calls) - 1),
                             "others_cores": _round(m.others_cores),
                             "answer": answer.text,
                         }

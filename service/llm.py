@@ -91,14 +91,26 @@ class LlamaCppChat(CustomLLM):
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         def gen() -> ChatResponseGen:
-            text = ""
+            text, finish = "", None
             with self._lock:
                 for part in self._request(messages, stream=True, **kwargs):
-                    delta = part["choices"][0]["delta"].get("content") or ""
-                    text += delta
+                    choice = part["choices"][0]
+                    delta = choice["delta"].get("content") or ""
+                    text, finish = text + delta, choice.get("finish_reason") or finish
                     yield ChatResponse(message=ChatMessage(role="assistant", content=text), delta=delta, raw=part)
+                usage = self._stream_usage(text, cut_short=finish == "length")
+            # llama.cpp's stream carries no usage: the last response brings it, as a whole reply would.
+            yield ChatResponse(message=ChatMessage(role="assistant", content=text), delta="", raw={"usage": usage})
 
         return gen()
+
+    def _stream_usage(self, text: str, cut_short: bool) -> dict[str, int]:
+        """Token counts of the stream just finished. The context holds the prompt and every generated token
+        that was fed back: all of them when the model stopped by itself, all but the last at max_tokens.
+        (A stop string's tokens are fed back but not in ``text``: then the prompt count is a little high.)"""
+        completion = len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+        prompt = max(0, self._llama.n_tokens - completion + (1 if cut_short else 0))
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:

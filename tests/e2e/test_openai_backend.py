@@ -1,12 +1,15 @@
 """The ``openai`` backend against a real OpenAI-compatible server: llama-cpp-python's own server
-running the tiny packaged SmolLM2 model on a free loopback port."""
+running the tiny packaged SmolLM2 model on a free loopback port; streaming included, down to a real
+``citewire serve`` sending the external server's tokens to its own client as Server-Sent Events."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 
@@ -16,7 +19,7 @@ from service.components import build_components, build_engine
 from service.gguf import resolve_gguf
 from service.llm import build_llm, usage_of
 from service.settings import Settings
-from tests.e2e.servers import free_port, running
+from tests.e2e.servers import free_port, running, seeded_server
 
 pytestmark = pytest.mark.slow
 
@@ -57,3 +60,38 @@ def test_engine_answers_through_the_openai_backend(openai_url: str, tmp_path: Pa
     for citation in answer.citations:
         assert stored.article.text[citation.start : citation.end] == citation.quote
     assert answer.abstained or answer.citations
+
+
+def test_the_openai_backend_streams_piece_by_piece(openai_url: str, tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, llm_backend="openai", llm_model="tiny", openai_base_url=openai_url, max_answer_tokens=24
+    )
+    llm = build_llm(settings)
+    parts = list(llm.stream_chat([ChatMessage(role="user", content="Count from one to ten in words.")]))
+    deltas = [p.delta or "" for p in parts]
+    assert len([d for d in deltas if d]) >= 3  # several pieces, not one reply at the end
+    assert "".join(deltas) == parts[-1].message.content
+
+
+def test_a_served_answer_streams_from_the_external_server(openai_url: str, tmp_path: Path) -> None:
+    env = {"CITEWIRE_LLM_BACKEND": "openai", "CITEWIRE_LLM_MODEL": "tiny", "CITEWIRE_OPENAI_BASE_URL": openai_url}
+    events: list[tuple[str, str]] = []
+    with seeded_server(tmp_path / "data", env) as base:
+        payload = {"question": "Who did Donald Trump meet in South Korea?", "stream": True}
+        with httpx.stream("POST", f"{base}/v1/query", json=payload, timeout=300) as response:
+            assert response.status_code == 200
+            lines = response.iter_lines()  # kept: leaving a bare for-loop early would close the stream
+            event = ""
+            for line in lines:
+                if line.startswith("event: "):
+                    event = line[len("event: ") :]
+                elif line.startswith("data: "):
+                    events.append((event, line[len("data: ") :]))
+        health = httpx.get(f"{base}/healthz", timeout=10).json()
+    assert health["llm"] == "openai:tiny"
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "final", kinds
+    final = json.loads(events[-1][1])
+    assert final["timings_ms"]["generate"] > 0  # the external server was asked (the seed answers this)
+    assert kinds.count("token") >= 2, kinds  # and its words reached the client as they came
+    assert final["abstained"] or final["citations"]

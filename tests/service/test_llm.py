@@ -1,0 +1,35 @@
+"""The llama.cpp wrapper with the real tiny packaged model: a streamed reply ends with the same token
+counts a whole reply reports (llama.cpp's stream has none of its own), and both say the same words."""
+
+from __future__ import annotations
+
+import pytest
+from llama_index.core.base.llms.types import ChatMessage
+
+from service.llm import LlamaCppChat, build_llm, usage_of
+from service.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def llm(tmp_path_factory: pytest.TempPathFactory) -> LlamaCppChat:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("llm"), llm_model="tiny", max_answer_tokens=24)
+    built = build_llm(settings)
+    assert isinstance(built, LlamaCppChat)
+    return built
+
+
+@pytest.mark.parametrize("question", ["Name three colours.", "Say yes.", "Count from one to twenty in words."])
+def test_a_stream_reports_the_usage_of_the_same_reply_whole(llm: LlamaCppChat, question: str) -> None:
+    messages = [ChatMessage(role="system", content="You are brief."), ChatMessage(role="user", content=question)]
+    whole = llm.chat(messages)
+    parts = list(llm.stream_chat(messages))
+    assert parts[-1].message.content == whole.message.content  # greedy, and every prompt starts afresh
+    assert "".join(p.delta or "" for p in parts) == whole.message.content
+    prompt, completion = usage_of(parts[-1])
+    assert (prompt, completion) == usage_of(whole)
+    assert prompt and prompt > 10 and completion and completion > 0
+
+
+def test_only_the_last_streamed_response_carries_usage(llm: LlamaCppChat) -> None:
+    parts = list(llm.stream_chat([ChatMessage(role="user", content="Hi.")]))
+    assert all(usage_of(p) == (None, None) for p in parts[:-1])  # only the last one carries it
