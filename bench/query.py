@@ -4,7 +4,7 @@ The seed article is indexed into a temporary store, the engine is built once aft
 process set-up as the server, and a fixed list of questions is answered; two of them the article
 cannot answer, so abstentions are measured too. A retrieval-only loop isolates the non-LLM part.
 
-    python -m bench.query [--questions N] [--llm-model default|fast|tiny] [--repeat R]
+    python -m bench.query [--questions N] [--llm-model default|fast|tiny] [--repeat R] [--context-tokens N]
 """
 
 from __future__ import annotations

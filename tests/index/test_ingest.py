@@ -215,3 +215,53 @@ def test_a_failed_write_stops_the_batch_after_reporting_what_was_stored(
     assert seen == [seed_article.id]  # reported once stored; the failed one never, the next not started
     assert store.get(seed_article.id) is not None and store.get("other-article") is None
     assert store.get("third") is None
+
+
+def _numbered(n: int) -> list[Article]:
+    return [
+        Article(id=f"story-{i}", title=f"Story {i}", text=f"Report number {i} on the harbour works. " * 5, lang="en")
+        for i in range(n)
+    ]
+
+
+def test_a_bad_record_is_raised_after_the_articles_read_before_it_are_stored(
+    store: ArticleStore, embedder: Embedder
+) -> None:
+    """Ingest reads one article ahead; a record that fails to load must not cost the one before it."""
+
+    def feed() -> Iterator[Article]:
+        yield from _numbered(3)
+        raise ValueError("line 4: not an article")
+
+    seen: list[str] = []
+    with pytest.raises(ValueError, match="line 4"):
+        ingest_articles(feed(), store, embedder, POLICY, lambda article, _: seen.append(article.id))
+    assert seen == ["story-0", "story-1", "story-2"]
+    assert store.count_articles() == 3
+
+
+def test_lookups_never_wait_on_a_write_in_flight(
+    store: ArticleStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Chroma read waits for a concurrent write; the next article is looked up between writes."""
+    writing: list[bool] = [False]
+    overlaps: list[str] = []
+    real_write, real_version_of = store.write, store.version_of
+
+    def write(article: Article, *args: Any) -> None:
+        writing[0] = True
+        try:
+            real_write(article, *args)
+        finally:
+            writing[0] = False
+
+    def version_of(article_id: str) -> str | None:
+        if writing[0]:
+            overlaps.append(article_id)
+        return real_version_of(article_id)
+
+    monkeypatch.setattr(store, "write", write)
+    monkeypatch.setattr(store, "version_of", version_of)
+    report = ingest_articles(_numbered(6), store, embedder, POLICY)
+    assert report.count(Outcome.CREATED) == 6
+    assert overlaps == []
