@@ -30,7 +30,6 @@ from service.api_models import (
     Health,
     QueryRequest,
     QueryResponse,
-    SearchHit,
     SearchRequest,
     SearchResponse,
     problems,
@@ -47,7 +46,7 @@ from service.jobs import Job, JobRunner
 from service.json_bodies import UnicodeCheckedRoute
 from service.limits import BodySizeLimit
 from service.observability import install_observability
-from service.responses import to_query_response
+from service.responses import to_query_response, to_search_response
 from service.runtime import configure_for_serving
 from service.settings import Settings
 from service.streaming import GenerationStream, answer_events, finished
@@ -221,24 +220,7 @@ def create_app(
         where = body.filters.to_filter() if body.filters is not None else None
         started = time.perf_counter()
         passages = state.engine.find_passages(body.question, body.top_k, where)
-        hits = [
-            SearchHit(
-                rank=rank,
-                article_id=p.article.article.id,
-                title=p.article.article.title,
-                source=p.article.article.source,
-                url=p.article.article.url,
-                published_at=p.article.article.published_at,
-                chunk_id=p.chunk_id,
-                text=p.text,
-                start=p.start,
-                end=p.end,
-                score=round(p.score, 4),
-                bm25=round(p.lexical, 4),
-            )
-            for rank, p in enumerate(passages, 1)
-        ]
-        return SearchResponse(hits=hits, timings_ms={"retrieve": round((time.perf_counter() - started) * 1000, 2)})
+        return to_search_response(passages, (time.perf_counter() - started) * 1000)
 
     @app.post(
         "/v1/chat/completions",

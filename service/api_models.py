@@ -69,31 +69,21 @@ def clean_text(value: str, what: str = "question") -> str:
 _STREAM = "Answer as Server-Sent Events: 'token' events as the model writes, then one 'final' event."
 
 
-class QueryRequest(BaseModel):
+class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = Field(min_length=1, max_length=100_000, description="The question, in plain language.")
     top_k: int | None = Field(None, ge=1, le=20, description="How many passages to retrieve (default from settings).")
     filters: QueryFilters | None = Field(None, description="Restrict the search to some articles.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        return clean_text(value)
+
+
+class QueryRequest(SearchRequest):
     stream: bool = Field(False, description=_STREAM)
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        return clean_text(value)
-
-
-class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    question: str = Field(min_length=1, max_length=100_000, description="What to look for, in plain language.")
-    top_k: int | None = Field(None, ge=1, le=20, description="How many passages (default from settings).")
-    filters: QueryFilters | None = Field(None, description="Restrict the search to some articles.")
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        return clean_text(value)
 
 
 class SearchHit(BaseModel):

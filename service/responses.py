@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from service.api_models import CitationOut, QueryResponse, SentenceOut, Timings
-from service.engine import Answer
+from typing import Any
+
+from service.api_models import CitationOut, QueryResponse, SearchHit, SearchResponse, SentenceOut, Timings
+from service.engine import Answer, Passage
+
+
+def _where_from(passage: Passage) -> dict[str, Any]:
+    """The fields naming a passage's article and chunk, shared by citations and search hits."""
+    article = passage.article.article
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "published_at": article.published_at,
+        "chunk_id": passage.chunk_id,
+        "score": round(passage.score, 4),
+    }
+
+
+def to_search_response(passages: list[Passage], retrieve_ms: float) -> SearchResponse:
+    hits = [
+        SearchHit(rank=rank, text=p.text, start=p.start, end=p.end, bm25=round(p.lexical, 4), **_where_from(p))
+        for rank, p in enumerate(passages, 1)
+    ]
+    return SearchResponse(hits=hits, timings_ms={"retrieve": round(retrieve_ms, 2)})
 
 
 def to_query_response(answer: Answer) -> QueryResponse:
     citations = [
-        CitationOut(
-            n=c.n,
-            article_id=c.passage.article.article.id,
-            title=c.passage.article.article.title,
-            source=c.passage.article.article.source,
-            url=c.passage.article.article.url,
-            published_at=c.passage.article.article.published_at,
-            chunk_id=c.passage.chunk_id,
-            quote=c.quote,
-            start=c.start,
-            end=c.end,
-            score=round(c.passage.score, 4),
-        )
-        for c in answer.citations
+        CitationOut(n=c.n, quote=c.quote, start=c.start, end=c.end, **_where_from(c.passage)) for c in answer.citations
     ]
     sentences = [SentenceOut(text=c.text, citations=c.markers, supported=c.supported) for c in answer.sentences]
     return QueryResponse(

@@ -51,6 +51,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.e2e.servers import citewire, free_port, running, seeded_server
 from tests.e2e.test_seed_http import ANSWERABLE, assert_citations_check_out
+from tests.sse import sse_events
 
 pytestmark = pytest.mark.slow
 
@@ -552,7 +553,7 @@ def _stream_problem(raw: dict[str, Any], path: str, response: schemathesis.Respo
     content = response.content
     components = raw.get("components", {})
     if path == "/v1/chat/completions":
-        data = [event["data"] for event in _sse_events(content) if "data" in event]
+        data = [event["data"] for event in sse_events(content) if "data" in event]
         if not data or data[-1] != "[DONE]":
             return f"the stream does not end with [DONE]: {content[-500:]!r}"
         chunks = [json.loads(d) for d in data[:-1]]
@@ -560,7 +561,7 @@ def _stream_problem(raw: dict[str, Any], path: str, response: schemathesis.Respo
             return f"not chat.completion.chunk objects: {content[:500]!r}"
         ref, final = "#/components/schemas/ChatResponse", chunks[-1].get("citewire")
     else:
-        events = _sse_events(content)
+        events = sse_events(content)
         kinds = [event.get("event") for event in events]
         if not kinds or kinds[-1] != "final" or set(kinds[:-1]) - {"token"}:
             return f"expected token events, then one final event; got {kinds[-5:]}: {content[-500:]!r}"
@@ -571,22 +572,6 @@ def _stream_problem(raw: dict[str, Any], path: str, response: schemathesis.Respo
     validator = jsonschema_rs.validator_for({"$ref": ref, "components": components})
     errors = [str(error) for error in validator.iter_errors(final)]
     return f"the final answer does not match {ref}: {errors[:3]}" if errors else None
-
-
-def _sse_events(content: bytes) -> list[dict[str, str]]:
-    """Events as {field: value}; comments (``: ...``) are skipped, data lines joined."""
-    events = []
-    for block in re.split(r"\r?\n\r?\n", content.decode("utf-8")):
-        event: dict[str, str] = {}
-        for line in block.splitlines():
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            event[name] = f"{event[name]}\n{value}" if name in event else value
-        if event:
-            events.append(event)
-    return events
 
 
 def _log_tail(server: Server, lines: int = 60) -> str:

@@ -20,6 +20,7 @@ from service.gguf import resolve_gguf
 from service.llm import build_llm, usage_of
 from service.settings import Settings
 from tests.e2e.servers import free_port, running, seeded_server
+from tests.sse import sse_events
 
 pytestmark = pytest.mark.slow
 
@@ -75,23 +76,16 @@ def test_the_openai_backend_streams_piece_by_piece(openai_url: str, tmp_path: Pa
 
 def test_a_served_answer_streams_from_the_external_server(openai_url: str, tmp_path: Path) -> None:
     env = {"CITEWIRE_LLM_BACKEND": "openai", "CITEWIRE_LLM_MODEL": "tiny", "CITEWIRE_OPENAI_BASE_URL": openai_url}
-    events: list[tuple[str, str]] = []
     with seeded_server(tmp_path / "data", env) as base:
         payload = {"question": "Who did Donald Trump meet in South Korea?", "stream": True}
-        with httpx.stream("POST", f"{base}/v1/query", json=payload, timeout=300) as response:
-            assert response.status_code == 200
-            lines = response.iter_lines()  # kept: leaving a bare for-loop early would close the stream
-            event = ""
-            for line in lines:
-                if line.startswith("event: "):
-                    event = line[len("event: ") :]
-                elif line.startswith("data: "):
-                    events.append((event, line[len("data: ") :]))
+        response = httpx.post(f"{base}/v1/query", json=payload, timeout=300)
+        assert response.status_code == 200
         health = httpx.get(f"{base}/healthz", timeout=10).json()
     assert health["llm"] == "openai:tiny"
-    kinds = [kind for kind, _ in events]
+    events = sse_events(response.content)
+    kinds = [e.get("event", "message") for e in events]
     assert kinds[-1] == "final", kinds
-    final = json.loads(events[-1][1])
+    final = json.loads(events[-1]["data"])
     assert final["timings_ms"]["generate"] > 0  # the external server was asked (the seed answers this)
     assert kinds.count("token") >= 2, kinds  # and its words reached the client as they came
     assert final["abstained"] or final["citations"]

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.service.conftest import Api
+from tests.sse import sse_events
 
 QUESTION = "Who reviewed the White House memo?"
 REPLY = "The Financial Times reviewed the memo [1]."
@@ -25,12 +26,7 @@ def client(api: Api) -> TestClient:
 
 def _events(response: Any) -> list[tuple[str, Any]]:
     """Parse a Server-Sent Events body into (event, data) pairs."""
-    events = []
-    for block in response.text.split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
-        if "data" in lines:
-            events.append((lines.get("event", "message"), json.loads(lines["data"])))
-    return events
+    return [(e.get("event", "message"), json.loads(e["data"])) for e in sse_events(response.text) if "data" in e]
 
 
 def _conversation(*turns: str) -> list[dict[str, str]]:
