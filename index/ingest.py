@@ -11,7 +11,7 @@ from enum import StrEnum
 from index.articles import Article, chunk_search_text
 from index.chunking import chunk_text
 from index.embedding import Embedder
-from index.store import ArticleStore, text_fingerprint
+from index.store import ArticleStore, Lookup, WriteItem, text_fingerprint
 
 
 class Outcome(StrEnum):
@@ -36,6 +36,9 @@ class ChunkingPolicy:
     overlap_tokens: int = 32
 
 
+WRITE_WINDOW = 16  # articles looked up together and written in one store write
+
+
 def ingest_articles(
     articles: Iterable[Article],
     store: ArticleStore,
@@ -46,62 +49,69 @@ def ingest_articles(
 ) -> IngestReport:
     """Store each article unless the same version (or text) is already stored; report what happened.
 
-    The store write of one article runs in a writer thread while the next article is embedded:
-    Chroma's commit waits on disk, and the embedder can use that time. Writes still happen one at a
-    time and in order, and ``on_article`` hears of each article only once it is stored (``report``
-    already holds it), so a crash never reports an article that is not there."""
+    Articles go through in windows of ``WRITE_WINDOW``: one lookup for the window, then its changed
+    articles embedded while the previous window's write (one ``write_many``) runs in a writer thread.
+    A Chroma call's fixed cost is large and the writes compete with the embedder for the cores, so
+    fewer, larger calls leave the embedder more of the machine. Writes happen one at a time and in
+    order; ``on_article`` hears of each article only once its window is stored (``report`` already
+    holds it), so a crash never reports an article that is not there."""
     report = report if report is not None else IngestReport()
     written: dict[str, str] = {}  # this batch's writes, id -> version: seen before their commit lands
     texts_written: dict[str, str] = {}  # text fingerprint -> id, likewise
-    pending: tuple[Future[None], Article, Outcome, int] | None = None
+    pending: tuple[Future[None] | None, list[tuple[Article, Outcome, int]]] | None = None
 
     def settle() -> None:
         nonlocal pending
         if pending is not None:
-            write, article, outcome, n_chunks = pending
+            write, entries = pending
             pending = None
-            write.result()
-            report.chunks_written += n_chunks
-            _record(report, article, outcome, on_article)
+            if write is not None:
+                write.result()
+            for article, outcome, n_chunks in entries:
+                report.chunks_written += n_chunks
+                _record(report, article, outcome, on_article)
 
-    def stored_as(article: Article) -> tuple[str | None, str | None]:
-        """The version stored under this id, and the id of a stored article with the same text."""
-        previous = written.get(article.id) or store.version_of(article.id)
-        twin = None
-        if previous is None:
-            twin = texts_written.get(text_fingerprint(article.text)) or store.same_text(article)
-        return previous, twin
+    def plan(window: list[Article], known: Lookup) -> tuple[list[tuple[Article, Outcome, int]], list[WriteItem]]:
+        """Each article's outcome, and the changed ones chunked and embedded (the slow part)."""
+        entries: list[tuple[Article, Outcome, int]] = []
+        to_write: list[WriteItem] = []
+        for article in window:
+            previous = written.get(article.id) or known.versions.get(article.id)
+            twin = None
+            if previous is None:
+                fingerprint = text_fingerprint(article.text)
+                stored = [aid for aid in known.by_text.get(fingerprint, []) if aid != article.id]
+                twin = texts_written.get(fingerprint) or (stored[0] if stored else None)
+            if previous == article.version or twin is not None:
+                if twin is not None:  # the same story under another name or URL: keep the one copy
+                    report.duplicate_of[article.id] = twin
+                entries.append((article, Outcome.UNCHANGED, 0))
+                continue
+            chunks = chunk_text(article.text, embedder.counter, policy.max_tokens, policy.overlap_tokens)
+            texts = [chunk_search_text(article.title, c.text) for c in chunks]
+            to_write.append((article, chunks, embedder.model.get_text_embedding_batch(texts)))
+            entries.append((article, Outcome.CREATED if previous is None else Outcome.REPLACED, len(chunks)))
+            written[article.id] = article.version
+            texts_written[text_fingerprint(article.text)] = article.id
+        return entries, to_write
 
-    # Each article is looked up while no write is in flight (the lookup of the next one comes between
-    # two writes): a Chroma read waits for a concurrent write, which would undo the overlap.
+    # A window is looked up while no write is in flight (between two writes): a Chroma read waits
+    # for a concurrent write, which would undo the overlap.
     upcoming = _Lookahead(articles)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewire-write") as writer:
         try:
-            nxt = upcoming.pull()
-            known = stored_as(nxt) if nxt is not None else None
-            while nxt is not None and known is not None:
-                article, (previous, twin) = nxt, known
-                nxt = upcoming.pull()
-                if previous == article.version or twin is not None:
-                    if twin is not None:  # the same story under another name or URL: keep the one copy
-                        report.duplicate_of[article.id] = twin
-                    settle()
-                    _record(report, article, Outcome.UNCHANGED, on_article)
-                    known = stored_as(nxt) if nxt is not None else None
-                    continue
-                chunks = chunk_text(article.text, embedder.counter, policy.max_tokens, policy.overlap_tokens)
-                texts = [chunk_search_text(article.title, c.text) for c in chunks]
-                embeddings = embedder.model.get_text_embedding_batch(texts)  # overlaps the previous write
+            window = upcoming.take(WRITE_WINDOW)
+            known = store.lookup(window)
+            while window:
+                entries, to_write = plan(window, known)  # embeds while the previous window is written
                 settle()
-                outcome = Outcome.CREATED if previous is None else Outcome.REPLACED
-                written[article.id] = article.version
-                texts_written[text_fingerprint(article.text)] = article.id
-                known = stored_as(nxt) if nxt is not None else None
-                pending = (writer.submit(store.write, article, chunks, embeddings), article, outcome, len(chunks))
+                window = upcoming.take(WRITE_WINDOW)
+                known = store.lookup(window)
+                pending = (writer.submit(store.write_many, to_write) if to_write else None, entries)
             settle()
             upcoming.raise_deferred()  # a bad record after the last good one: those before it are stored
         finally:
-            if pending is not None:  # an error elsewhere: let the write in flight finish before flushing
+            if pending is not None and pending[0] is not None:  # an error elsewhere: let the write finish
                 with contextlib.suppress(Exception):
                     pending[0].result()
             store.flush()  # once per batch: saving the BM25 index after every article would be quadratic
@@ -126,6 +136,13 @@ class _Lookahead:
         except Exception as exc:  # re-raised by raise_deferred, after the articles read before it
             self._error = exc
             return None
+
+    def take(self, n: int) -> list[Article]:
+        """Up to ``n`` next articles; fewer at the end or before a bad record."""
+        taken: list[Article] = []
+        while len(taken) < n and (article := self.pull()) is not None:
+            taken.append(article)
+        return taken
 
     def raise_deferred(self) -> None:
         if self._error is not None:

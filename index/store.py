@@ -55,6 +55,17 @@ _SCAN_BATCH = 5000  # chunks read from Chroma per call when rebuilding the BM25 
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """What the store held of some articles when asked (``ArticleStore.lookup``)."""
+
+    versions: dict[str, str]  # article id -> stored version
+    by_text: dict[str, list[str]]  # text fingerprint -> ids of the stored articles with that text
+
+
+WriteItem = tuple[Article, Sequence[Chunk], Sequence[Sequence[float]]]  # an article, its chunks, their vectors
+
+
+@dataclass(frozen=True)
 class StoredArticle:
     article: Article
     version: str
@@ -147,6 +158,7 @@ class ArticleStore:
         self._shared = shared
         self._check_s = sparse_check_s
         self._sync_lock = threading.Lock()
+        self._max_batch = client.get_max_batch_size()
         self._checked_at = float("-inf")
         # embedding_function=None: Chroma's default one would try to download an ONNX model.
         space = {"hnsw:space": "cosine"}
@@ -264,11 +276,20 @@ class ArticleStore:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def same_text(self, article: Article) -> str | None:
-        """The id of another stored article with the same text, if any (the same story under another name)."""
-        got = self.articles.get(where={"text_hash": text_fingerprint(article.text)}, include=[])
-        others = [aid for aid in got["ids"] if aid != article.id]
-        return others[0] if others else None
+    def lookup(self, articles: Sequence[Article]) -> Lookup:
+        """What the store holds of these articles, in two reads: their stored versions, and the
+        articles stored with the same text (the same story under another name)."""
+        if not articles:
+            return Lookup({}, {})
+        ids = list(dict.fromkeys(a.id for a in articles))
+        got = self.articles.get(ids=ids, include=["metadatas"])
+        versions = {aid: str(meta.get("version")) for aid, meta in zip(*_ids_and_metas(got), strict=True)}
+        prints = list(dict.fromkeys(text_fingerprint(a.text) for a in articles))
+        same = self.articles.get(where=cast(Where, {"text_hash": {"$in": prints}}), include=["metadatas"])
+        by_text: dict[str, list[str]] = {}
+        for aid, meta in zip(*_ids_and_metas(same), strict=True):
+            by_text.setdefault(str(meta.get("text_hash")), []).append(aid)
+        return Lookup(versions, by_text)
 
     def get(self, article_id: str) -> StoredArticle | None:
         got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
@@ -322,31 +343,52 @@ class ArticleStore:
     # -- writes ------------------------------------------------------------------------------
 
     def write(self, article: Article, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
-        """Store a new or changed article: chunks first, then the article record, then clean up."""
-        if len(chunks) != len(embeddings):
-            raise ValueError("one embedding per chunk is required")
-        if not chunks:
-            raise ValueError(f"article {article.id} has no chunks")
-        version = article.version
-        # Leftovers of an interrupted write of this same version would clash with the new ids.
-        self.chunks.delete(where={"$and": [{"article_id": article.id}, {"version": version}]})
-        self.vector_store.add([_node(article, version, c, e) for c, e in zip(chunks, embeddings, strict=True)])
-        centroid = np.mean(np.asarray(embeddings, dtype=np.float32), axis=0)
-        centroid /= float(np.linalg.norm(centroid)) or 1.0
+        """Store one new or changed article (``write_many`` of one)."""
+        self.write_many([(article, chunks, embeddings)])
+
+    def write_many(self, items: Sequence[WriteItem]) -> None:
+        """Store new or changed articles: all their chunks first, then their article records, then clean up.
+
+        One Chroma call per step for the whole group: a call's fixed cost is about as large as the
+        work of ~20 chunks, and ingest's writes compete with the embedder for the same cores. An id
+        given twice is written twice, in order (one Chroma call cannot hold the same id twice)."""
+        for item in items:
+            article, chunks, embeddings = item
+            if len(chunks) != len(embeddings):
+                raise ValueError("one embedding per chunk is required")
+            if not chunks:
+                raise ValueError(f"article {article.id} has no chunks")
+        for run in _runs_without_repeats(items):
+            self._write_run(run)
+
+    def _write_run(self, items: Sequence[WriteItem]) -> None:
+        versions = [(article.id, article.version) for article, _, _ in items]
+        # Leftovers of an interrupted write of these same versions would clash with the new ids.
+        self.chunks.delete(where=_any_of([{"$and": [{"article_id": a}, {"version": v}]} for a, v in versions]))
+        nodes: list[BaseNode] = [
+            _node(article, article.version, c, e)
+            for article, chunks, embeddings in items
+            for c, e in zip(chunks, embeddings, strict=True)
+        ]
+        for start in range(0, len(nodes), self._max_batch):  # Chroma refuses larger calls
+            self.vector_store.add(nodes[start : start + self._max_batch])
         self.articles.upsert(
-            ids=[article.id],
-            documents=[article.text],
-            embeddings=[centroid.tolist()],
-            metadatas=[_article_metadata(article, version, len(chunks))],
+            ids=[article.id for article, _, _ in items],
+            documents=[article.text for article, _, _ in items],
+            embeddings=[_centroid(embeddings) for _, _, embeddings in items],
+            metadatas=[_article_metadata(article, article.version, len(chunks)) for article, chunks, _ in items],
         )
-        stale = cast(Where, {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]})
-        self.chunks.delete(where=stale)
-        tokens = tokenize([chunk_search_text(article.title, c.text) for c in chunks])
-        meta = {"article_id": article.id, "source": article.source, "published_at": article.published_at}
-        self.sparse.replace_article(
-            article.id,
-            [_sparse_doc(chunk_id(article.id, version, c.index), meta, t) for c, t in zip(chunks, tokens, strict=True)],
-        )
+        self.chunks.delete(where=_any_of([{"$and": [{"article_id": a}, {"version": {"$ne": v}}]} for a, v in versions]))
+        for article, chunks, _ in items:
+            tokens = tokenize([chunk_search_text(article.title, c.text) for c in chunks])
+            meta = {"article_id": article.id, "source": article.source, "published_at": article.published_at}
+            self.sparse.replace_article(
+                article.id,
+                [
+                    _sparse_doc(chunk_id(article.id, article.version, c.index), meta, t)
+                    for c, t in zip(chunks, tokens, strict=True)
+                ],
+            )
         self._bump_generation()
 
     def delete(self, article_id: str) -> bool:
@@ -431,3 +473,24 @@ def _stored_from_record(article_id: str, text: str | None, meta: Any) -> StoredA
 
 def _ids_and_metas(got: Any) -> tuple[list[str], list[dict[str, Any]]]:
     return list(got["ids"]), [dict(m or {}) for m in got["metadatas"] or []]
+
+
+def _runs_without_repeats(items: Sequence[WriteItem]) -> list[list[WriteItem]]:
+    """Split ``items`` in order into runs in which no article id appears twice."""
+    runs: list[list[WriteItem]] = [[]]
+    for item in items:
+        if any(item[0].id == held[0].id for held in runs[-1]):
+            runs.append([])
+        runs[-1].append(item)
+    return [run for run in runs if run]
+
+
+def _any_of(conditions: list[dict[str, Any]]) -> Where:
+    """A Chroma ``where`` true when any condition is (``$or`` wants at least two)."""
+    return cast(Where, conditions[0] if len(conditions) == 1 else {"$or": conditions})
+
+
+def _centroid(embeddings: Sequence[Sequence[float]]) -> np.ndarray:
+    """The article's direction in the chunk space: the normalised mean of its chunk vectors."""
+    centroid = np.mean(np.asarray(embeddings, dtype=np.float32), axis=0)
+    return centroid / (float(np.linalg.norm(centroid)) or 1.0)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from index.articles import Article
 from index.chunking import chunk_text
 from index.embedding import Embedder
-from index.ingest import ChunkingPolicy, Outcome, ingest_articles
+from index.ingest import WRITE_WINDOW, ChunkingPolicy, Outcome, ingest_articles
 from index.loaders import load_file
-from index.store import ArticleStore, chunk_id, open_client
+from index.store import ArticleStore, Lookup, WriteItem, chunk_id, open_client
 
 POLICY = ChunkingPolicy(128, 32)
 CORRECTION = "\n\nCorrection: an earlier version of this article misstated the number of companies as 52."
@@ -196,25 +197,59 @@ def test_one_batch_with_repeats_stores_each_story_once(
 
 
 def test_a_failed_write_stops_the_batch_after_reporting_what_was_stored(
+    store: ArticleStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_many = store.write_many
+
+    def failing(items: Sequence[WriteItem]) -> None:
+        if any(article.id == "other-article" for article, _, _ in items):
+            raise OSError("disk full")
+        write_many(items)
+
+    monkeypatch.setattr(store, "write_many", failing)
+    seen: list[str] = []
+    first_window = _numbered(WRITE_WINDOW)
+    third = dataclasses.replace(_other_article(), id="third", text="A third story about trams.")
+    batch = [*first_window, _other_article(), *_numbered(WRITE_WINDOW + 3)[WRITE_WINDOW:], third]
+    with pytest.raises(OSError, match="disk full"):
+        ingest_articles(batch, store, embedder, POLICY, lambda a, o: seen.append(a.id))
+    # reported once stored; the failed window never, the next not started
+    assert seen == [a.id for a in first_window]
+    assert store.count_articles() == WRITE_WINDOW and store.get("other-article") is None
+    assert store.get("third") is None
+
+
+def test_a_window_is_one_store_write_and_its_repeats_are_written_in_order(
     store: ArticleStore, embedder: Embedder, seed_article: Article, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write = store.write
+    """Chroma calls cost a fixed amount each: a window goes to the store in one write, one add per step."""
+    calls: list[list[str]] = []
+    adds: list[int] = []
+    write_many, add = store.write_many, ChromaVectorStore.add
 
-    def failing(article: Article, *args: Any) -> None:
-        if article.id == "other-article":
-            raise OSError("disk full")
-        write(article, *args)
+    def counting_write(items: Sequence[WriteItem]) -> None:
+        calls.append([article.id for article, _, _ in items])
+        write_many(items)
 
-    monkeypatch.setattr(store, "write", failing)
-    seen: list[str] = []
-    third = dataclasses.replace(_other_article(), id="third", text="A third story about trams.")
-    with pytest.raises(OSError, match="disk full"):
-        ingest_articles(
-            [seed_article, _other_article(), third], store, embedder, POLICY, lambda a, o: seen.append(a.id)
-        )
-    assert seen == [seed_article.id]  # reported once stored; the failed one never, the next not started
-    assert store.get(seed_article.id) is not None and store.get("other-article") is None
-    assert store.get("third") is None
+    def counting_add(self: ChromaVectorStore, nodes: list[Any], **kwargs: Any) -> list[str]:
+        adds.append(len(nodes))
+        return add(self, nodes, **kwargs)
+
+    monkeypatch.setattr(store, "write_many", counting_write)
+    monkeypatch.setattr(ChromaVectorStore, "add", counting_add)
+    corrected = dataclasses.replace(seed_article, text=seed_article.text + CORRECTION)
+    window = [seed_article, *_numbered(3), corrected]
+    report = ingest_articles(window, store, embedder, POLICY)
+    assert calls == [[a.id for a in window]]
+    # one add for the first four, a second for the corrected seed (one call cannot hold an id twice)
+    assert len(adds) == 2 and adds[1] == _expected_chunk_count(corrected, embedder)
+    assert report.outcomes[seed_article.id] == Outcome.REPLACED
+    stored = store.get(seed_article.id)
+    assert stored is not None and stored.version == corrected.version
+    assert sorted(_chunks_of(store, seed_article.id)["ids"]) == sorted(
+        chunk_id(seed_article.id, corrected.version, i) for i in range(adds[1])
+    )
+    assert store.count_chunks() == sum(adds) - _expected_chunk_count(seed_article, embedder)
 
 
 def _numbered(n: int) -> list[Article]:
@@ -243,25 +278,28 @@ def test_a_bad_record_is_raised_after_the_articles_read_before_it_are_stored(
 def test_lookups_never_wait_on_a_write_in_flight(
     store: ArticleStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Chroma read waits for a concurrent write; the next article is looked up between writes."""
+    """A Chroma read waits for a concurrent write; the next window is looked up between writes."""
     writing: list[bool] = [False]
-    overlaps: list[str] = []
-    real_write, real_version_of = store.write, store.version_of
+    overlaps: list[list[str]] = []
+    looked_up: list[int] = []
+    real_write, real_lookup = store.write_many, store.lookup
 
-    def write(article: Article, *args: Any) -> None:
+    def write_many(items: Sequence[WriteItem]) -> None:
         writing[0] = True
         try:
-            real_write(article, *args)
+            real_write(items)
         finally:
             writing[0] = False
 
-    def version_of(article_id: str) -> str | None:
+    def lookup(articles: Sequence[Article]) -> Lookup:
+        looked_up.append(len(articles))
         if writing[0]:
-            overlaps.append(article_id)
-        return real_version_of(article_id)
+            overlaps.append([a.id for a in articles])
+        return real_lookup(articles)
 
-    monkeypatch.setattr(store, "write", write)
-    monkeypatch.setattr(store, "version_of", version_of)
-    report = ingest_articles(_numbered(6), store, embedder, POLICY)
-    assert report.count(Outcome.CREATED) == 6
+    monkeypatch.setattr(store, "write_many", write_many)
+    monkeypatch.setattr(store, "lookup", lookup)
+    report = ingest_articles(_numbered(2 * WRITE_WINDOW + 2), store, embedder, POLICY)
+    assert report.count(Outcome.CREATED) == 2 * WRITE_WINDOW + 2
+    assert looked_up == [WRITE_WINDOW, WRITE_WINDOW, 2, 0]  # one read per window
     assert overlaps == []
