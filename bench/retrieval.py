@@ -16,6 +16,7 @@ newer; the rows without it are the fair comparison.
 
     python -m bench.retrieval                       # all 196 questions, ~13 min to index on first run
     python -m bench.retrieval --limit 50 --sparse-weights 0.5,1,2
+    python -m bench.retrieval --with-choices        # every row again, multiple-choice options appended
 
 The store is kept in ``--data-dir`` (default ~/.cache/citewire/bench/realtimeqa) and re-used: a second
 run finds every article unchanged and goes straight to the queries.
@@ -45,6 +46,7 @@ from index.ingest import ingest_articles
 from index.loaders import load_file
 from index.store import ArticleStore
 from service.components import build_components
+from service.engine import with_choices
 from service.evaluation.dataset import EvalQuestion, load_questions
 from service.evaluation.metrics import hit_at_k, normalize_answer, ranked_articles, reciprocal_rank
 from service.retrieval import FusionWeights, HybridRetriever, RetrievalMode
@@ -62,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions (default: all)")
     parser.add_argument(
         "--sparse-weights", default="1", help="comma-separated BM25 weights for hybrid rows (dense weight 1)"
+    )
+    parser.add_argument(
+        "--with-choices",
+        action="store_true",
+        help="also ask every multiple-choice question with its options appended, as `citewire eval --with-choices`",
     )
     args = parser.parse_args(argv)
     if not (args.eval_dir / "articles.jsonl").is_file():
@@ -96,10 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     defaults = FusionWeights.from_settings(settings)
     configs.append(("hybrid + recency (defaults)", "hybrid", defaults))
     rows, payload = [], {}
-    for label, mode, weights in configs:
+    forms = [False, True] if args.with_choices else [False]
+    for (label, mode, weights), ask_choices in [(c, f) for f in forms for c in configs]:
+        label = f"{label}, with choices" if ask_choices else label
         retriever = HybridRetriever(components.index, components.store, components.embedder.model, mode, weights)
         retriever.retrieve("warm-up question about the news", DEPTH)
-        scores = score_retriever(retriever, questions, label, components.store)
+        scores = score_retriever(retriever, questions, label, components.store, ask_choices)
         metrics = ("hit@1", "hit@5", "hit@10", "mrr@10", "answer@5")
         rows.append([label, *(scores[m] for m in metrics), *scores["latency"]])
         payload[label] = scores
@@ -127,7 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def score_retriever(
-    retriever: HybridRetriever, questions: Sequence[EvalQuestion], label: str, store: ArticleStore
+    retriever: HybridRetriever,
+    questions: Sequence[EvalQuestion],
+    label: str,
+    store: ArticleStore,
+    ask_choices: bool = False,
 ) -> dict[str, Any]:
     hits: dict[int, list[bool]] = {1: [], 5: [], 10: []}
     answer_hits: list[bool] = []
@@ -135,7 +148,7 @@ def score_retriever(
     latency: list[float] = []
     for q in tqdm(questions, desc=label, unit="q"):
         started = time.perf_counter()
-        found = retriever.retrieve(q.question, DEPTH)
+        found = retriever.retrieve(with_choices(q.question, q.choices or () if ask_choices else ()), DEPTH)
         latency.append((time.perf_counter() - started) * 1000)
         ranked = ranked_articles(c.node.metadata["article_id"] for c in found)
         for k in hits:

@@ -10,7 +10,7 @@ against the stored article text so every quote is exactly the article's words at
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,21 +127,37 @@ class CitewireQueryEngine(CustomQueryEngine):
         passages = (p for c in found if (p := _passage(c, articles)) is not None)
         return assemble(passages, k, self.max_passages_per_article)
 
-    def answer(self, question: str, top_k: int | None = None, where: ArticleFilter | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        top_k: int | None = None,
+        where: ArticleFilter | None = None,
+        choices: Sequence[str] = (),
+    ) -> Answer:
         """Retrieve, generate, verify: the whole answer in one call (CLI, evaluation, tests)."""
-        draft = self.draft(question, top_k, where)
+        draft = self.draft(question, top_k, where, choices)
         if isinstance(draft, Answer):
             return draft
         generate_started = time.perf_counter()
         raw = "".join(self.generate(draft))
         return self.finish(draft, raw, (time.perf_counter() - generate_started) * 1000)
 
-    def draft(self, question: str, top_k: int | None = None, where: ArticleFilter | None = None) -> Draft | Answer:
+    def draft(
+        self,
+        question: str,
+        top_k: int | None = None,
+        where: ArticleFilter | None = None,
+        choices: Sequence[str] = (),
+    ) -> Draft | Answer:
         """Retrieval and the relevance gate: what the model will answer from, or the abstention.
 
-        Split from generation so a server can retrieve outside its one-generation-at-a-time queue."""
+        Split from generation so a server can retrieve outside its one-generation-at-a-time queue.
+        Multiple-choice ``choices`` go to retrieval and the model with the question, but the answer is
+        checked against the question alone: the options are candidates, not facts the asker gave (a
+        sentence naming one must find it in its source)."""
         started = time.perf_counter()
-        retrieved = self.find_passages(question, top_k, where)
+        asked = with_choices(question, choices)
+        retrieved = self.find_passages(asked, top_k, where)
         retrieve_ms = (time.perf_counter() - started) * 1000
         # Gate on dense similarity first: a question unrelated to every article never reaches the model.
         relevant = [p for p in retrieved if p.relevant(self.min_relevance)]
@@ -150,7 +166,7 @@ class CitewireQueryEngine(CustomQueryEngine):
         if self.token_counter is not None:
             relevant = widen(relevant, self.token_counter, self.context_tokens, self.context_sentences)
         shown = [neutralise(p.text) for p in relevant]  # what the model sees and answers are checked against
-        messages = self._messages(question, relevant, shown)
+        messages = self._messages(asked, relevant, shown)
         return Draft(question, retrieved, relevant, shown, messages, started, retrieve_ms)
 
     def generate(self, draft: Draft, should_stop: Callable[[], bool] | None = None) -> Iterator[str]:
@@ -227,6 +243,13 @@ class CitewireQueryEngine(CustomQueryEngine):
             retrieved=retrieved,
             timings_ms=_timings(retrieve_ms, generate_ms, started, verify_ms),
         )
+
+
+def with_choices(question: str, choices: Sequence[str]) -> str:
+    """The question as retrieval and the model see it: followed by its options, if it has any."""
+    if not choices:
+        return question
+    return load_prompt("question_choices").format(question=question, choices="; ".join(choices))
 
 
 def _citation(n: int, passage: Passage, cited: CitedAnswer, question: str) -> Citation:

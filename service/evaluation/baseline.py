@@ -39,6 +39,7 @@ from llama_index.core.schema import BaseNode, Document, MetadataMode, NodeWithSc
 from index.articles import Article
 from index.store import ArticleStore
 from service.citations import looks_like_refusal
+from service.engine import with_choices
 from service.evaluation import EngineOutput
 
 _HIDDEN_METADATA = ["article_id", "title"]
@@ -106,8 +107,8 @@ class BaselineEngine:
         self.engine = CitationQueryEngine.from_args(self.index, llm=llm, similarity_top_k=top_k)
         self.ranker = self.index.as_retriever(similarity_top_k=rank_depth)
 
-    def ask(self, question: str) -> EngineOutput:
-        bundle = QueryBundle(query_str=question)
+    def ask(self, question: str, choices: Sequence[str] = ()) -> EngineOutput:
+        bundle = QueryBundle(query_str=with_choices(question, choices))  # the stock engine has no other way
         started = time.perf_counter()
         nodes = self.engine.retrieve(bundle)
         retrieved_at = time.perf_counter()

@@ -26,7 +26,7 @@ from index.ingest import IngestReport, Outcome, ingest_articles
 from index.loaders import load_file
 from index.store import ArticleStore
 from service.components import Components, build_engine
-from service.engine import CitewireQueryEngine, Passage
+from service.engine import CitewireQueryEngine, Passage, with_choices
 from service.evaluation import EngineOutput
 from service.evaluation.dataset import EvalQuestion
 from service.evaluation.metrics import score_question
@@ -45,7 +45,7 @@ class EvalSetupError(RuntimeError):
 class EvalEngine(Protocol):
     name: str
 
-    def ask(self, question: str) -> EngineOutput: ...
+    def ask(self, question: str, choices: Sequence[str] = ()) -> EngineOutput: ...
 
 
 class CitewireEvalEngine:
@@ -58,10 +58,10 @@ class CitewireEvalEngine:
         self.top_k = top_k
         self.rank_depth = rank_depth
 
-    def ask(self, question: str) -> EngineOutput:
-        answer = self.engine.answer(question, self.top_k)
+    def ask(self, question: str, choices: Sequence[str] = ()) -> EngineOutput:
+        answer = self.engine.answer(question, self.top_k, choices=choices)
         response = to_query_response(answer)
-        ranking = self.engine.find_passages(question, self.rank_depth)
+        ranking = self.engine.find_passages(with_choices(question, choices), self.rank_depth)
         return EngineOutput(
             answer=response.answer,
             abstained=response.abstained,
@@ -98,13 +98,6 @@ def make_engine(
             on_index_progress,
         )
     raise ValueError(f"unknown engine {engine_name!r} (use one of {', '.join(ENGINES)})")
-
-
-def question_text(question: EvalQuestion, include_choices: bool) -> str:
-    """What the engine is asked: the question, optionally followed by its multiple-choice options."""
-    if include_choices and question.choices:
-        return f"{question.question}\nChoices: {'; '.join(question.choices)}"
-    return question.question
 
 
 def run_eval(
@@ -144,7 +137,7 @@ def evaluate_question(
     error: str | None = None
     started = time.perf_counter()
     try:
-        out = engine.ask(question_text(question, include_choices))
+        out = engine.ask(question.question, question.choices or () if include_choices else ())
     except Exception as exc:  # one failing question must not lose a long run
         error = f"{type(exc).__name__}: {exc}"
         total = round((time.perf_counter() - started) * 1000, 2)

@@ -5,7 +5,7 @@ quote integrity against the store, and a failing question that must not end the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ def test_baseline_indexes_exactly_the_stored_articles(components: Components) ->
 class _Failing:
     name = "failing"
 
-    def ask(self, question: str) -> EngineOutput:
+    def ask(self, question: str, choices: Sequence[str] = ()) -> EngineOutput:
         raise RuntimeError("model crashed")
 
 
@@ -177,3 +177,34 @@ def test_quote_integrity_catches_offsets_that_do_not_match(components: Component
 def test_unknown_engine_is_refused(components: Components) -> None:
     with pytest.raises(ValueError, match="unknown engine"):
         make_engine("other", components, ScriptedLLM())
+
+
+BRIDGE_CHOICES = EvalQuestion(
+    "q-bridge-mc",
+    "How much will the Springfield bridge cost?",
+    "12 million dollars",
+    ["bridge"],
+    choices=["5 million dollars", "12 million dollars", "20 million dollars"],
+    answer_index=[1],
+)
+
+
+def test_choices_reach_the_model_but_do_not_count_as_facts_the_asker_gave(components: Components) -> None:
+    """With the options glued to the question, every word of "12 million dollars" was already "given",
+    so the one new word left ("expected", not in the source) decided the check and the answer was dropped."""
+    llm = ScriptedLLM(reply="The bridge is expected to cost 12 million dollars [1].")
+    [result] = run_eval([BRIDGE_CHOICES], "citewire", components, llm, 2, include_choices=True)
+    assert "Choices: 5 million dollars; 12 million dollars; 20 million dollars" in llm.prompts[-1]
+    assert not result["abstained"], result["answer"]
+    assert result["scores"]["mc_correct"] is True
+    assert [c["article_id"] for c in result["citations"]] == ["bridge"]
+    [plain] = run_eval([BRIDGE_CHOICES], "citewire", components, llm, 2)
+    assert "Choices:" not in llm.prompts[-1] and not plain["abstained"]
+
+
+def test_the_baseline_is_asked_the_same_options(components: Components) -> None:
+    llm = ScriptedLLM(reply="12 million dollars [1].")
+    engine = make_engine("baseline", components, llm, top_k=2)
+    [result] = run_eval([BRIDGE_CHOICES], "baseline", components, llm, 2, engine=engine, include_choices=True)
+    assert "Choices: 5 million dollars; 12 million dollars; 20 million dollars" in llm.prompts[-1]
+    assert result["scores"]["mc_correct"] is True
