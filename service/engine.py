@@ -85,7 +85,8 @@ class Answer:
 class Draft:
     """A question ready for the model: its passages, the texts shown, and the prompt."""
 
-    question: str
+    question: str  # as asked, without its options: what sentences are checked against
+    asked: str  # with its options, if any: what retrieval and the model saw, and what answers must be about
     retrieved: list[Passage]
     relevant: list[Passage]  # the passages shown, in source order [1], [2]...
     shown: list[str]  # their texts as the model sees them (answers are checked against these)
@@ -154,7 +155,8 @@ class CitewireQueryEngine(CustomQueryEngine):
         Split from generation so a server can retrieve outside its one-generation-at-a-time queue.
         Multiple-choice ``choices`` go to retrieval and the model with the question, but the answer is
         checked against the question alone: the options are candidates, not facts the asker gave (a
-        sentence naming one must find it in its source)."""
+        sentence naming one must find it in its source); whether the answer is about the question at
+        all is judged with them."""
         started = time.perf_counter()
         asked = with_choices(question, choices)
         retrieved = self.find_passages(asked, top_k, where)
@@ -167,7 +169,7 @@ class CitewireQueryEngine(CustomQueryEngine):
             relevant = widen(relevant, self.token_counter, self.context_tokens, self.context_sentences)
         shown = [neutralise(p.text) for p in relevant]  # what the model sees and answers are checked against
         messages = self._messages(asked, relevant, shown)
-        return Draft(question, retrieved, relevant, shown, messages, started, retrieve_ms)
+        return Draft(question, asked, retrieved, relevant, shown, messages, started, retrieve_ms)
 
     def generate(self, draft: Draft, should_stop: Callable[[], bool] | None = None) -> Iterator[str]:
         """The model's raw answer, piece by piece as it is generated; stops early once ``should_stop()``."""
@@ -199,7 +201,9 @@ class CitewireQueryEngine(CustomQueryEngine):
         verify_ms = (time.perf_counter() - verify_started) * 1000
         if not cited.cited:  # nothing in the sources backs any of it: do not pass it on
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
-        if self._relevance(question, cited.text) < self.min_answer_relevance:  # backed, but not an answer
+        # Backed, but not an answer. Against the options too: "New Jersey & Oregon [1]" answers a
+        # question that lists it, though it shares no words with the question alone.
+        if self._relevance(draft.asked, cited.text) < self.min_answer_relevance:
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
         citations = [_citation(n, relevant[src], cited, question) for n, src in enumerate(cited.cited, start=1)]
         cited_articles = {c.passage.article.article.id: c.passage.article.article.text for c in citations}

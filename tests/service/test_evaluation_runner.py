@@ -208,3 +208,16 @@ def test_the_baseline_is_asked_the_same_options(components: Components) -> None:
     [result] = run_eval([BRIDGE_CHOICES], "baseline", components, llm, 2, engine=engine, include_choices=True)
     assert "Choices: 5 million dollars; 12 million dollars; 20 million dollars" in llm.prompts[-1]
     assert result["scores"]["mc_correct"] is True
+
+
+def test_a_bare_option_is_an_answer_to_the_question_that_lists_it(components: Components) -> None:
+    """The answer-relevance floor compares the answer with the question as asked, options included:
+    "Ana Ruiz." scores 0.11 against the question alone (under the 0.3 floor), 0.38 with its options."""
+    who = EvalQuestion(
+        "q-who", "Who called the Springfield bridge overdue?", "Ana Ruiz", ["bridge"], ["Ana Ruiz", "Tom Berg"], [0]
+    )
+    llm = ScriptedLLM(reply="Ana Ruiz [1].")
+    [result] = run_eval([who], "citewire", components, llm, 2, include_choices=True)
+    assert not result["abstained"], result["answer"]
+    assert result["scores"]["mc_correct"] is True
+    assert [c["article_id"] for c in result["citations"]] == ["bridge"]
