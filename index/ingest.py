@@ -77,9 +77,9 @@ def ingest_articles(
         to_write: list[WriteItem] = []
         for article in window:
             previous = written.get(article.id) or known.versions.get(article.id)
+            fingerprint = text_fingerprint(article.text)
             twin = None
             if previous is None:
-                fingerprint = text_fingerprint(article.text)
                 stored = [aid for aid in known.by_text.get(fingerprint, []) if aid != article.id]
                 twin = texts_written.get(fingerprint) or (stored[0] if stored else None)
             if previous == article.version or twin is not None:
@@ -92,7 +92,7 @@ def ingest_articles(
             to_write.append((article, chunks, embedder.model.get_text_embedding_batch(texts)))
             entries.append((article, Outcome.CREATED if previous is None else Outcome.REPLACED, len(chunks)))
             written[article.id] = article.version
-            texts_written[text_fingerprint(article.text)] = article.id
+            texts_written[fingerprint] = article.id
         return entries, to_write
 
     # A window is looked up while no write is in flight (between two writes): a Chroma read waits
