@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from service.citations import SentenceSimilarity, looks_like_refusal, resolve_citations, split_sentences
+from service.citations import SentenceSimilarity, SupportChecker, looks_like_refusal, resolve_citations, split_sentences
 
 REVIEWED = (
     "According to the document reviewed by the Financial Times, based on intelligence data, the group provides "
@@ -302,3 +302,49 @@ def test_initials_of_an_abbreviation_are_not_names() -> None:
     answer = "Dominic Thiem won the men's singles U. S. Open in 2020 [1]."
     cited = resolve_citations(answer, "Who won the men's singles U.S. Open in 2020?", sources)
     assert cited.cited == [0]
+
+
+def test_a_better_ranked_source_that_backs_as_well_replaces_a_later_marker() -> None:
+    # Sources come in retrieval order; the model's "[2]" points at a repeat of what [1] says.
+    cited = resolve_citations("The Financial Times reviewed the memo [2].", "Who reviewed the memo?", TWINS)
+    assert cited.cited == [0]
+    assert cited.text == "The Financial Times reviewed the memo [1]."
+
+
+def test_a_later_marker_stays_when_its_source_backs_better() -> None:
+    sources = ["The Financial Times reviewed a memo.", "The Financial Times reviewed the memo on Monday in London."]
+    cited = resolve_citations("The Financial Times reviewed the memo on Monday in London [2].", "Who?", sources)
+    assert cited.cited == [1]
+
+
+def test_without_a_marker_the_better_ranked_of_equal_sources_is_cited() -> None:
+    cited = resolve_citations("The Financial Times reviewed the memo.", "Who reviewed the memo?", TWINS)
+    assert cited.cited == [0]
+
+
+@pytest.mark.parametrize(
+    ("answer", "source"),
+    [
+        ("Europe will require a common charging port [1].", "European regulators will require a common charging port."),
+        ("Chinese officials denied the report [1].", "Officials in China denied the report."),
+    ],
+)
+def test_a_place_and_its_demonym_back_each_other(answer: str, source: str) -> None:
+    cited = resolve_citations(answer, "Who will require it?", [source])
+    assert cited.cited == [0], cited.checked
+
+
+def test_a_demonym_does_not_excuse_another_place() -> None:
+    cited = resolve_citations(
+        "Germany will require a common charging port [1].",
+        "Who will require it?",
+        ["European regulators will require a common charging port."],
+    )
+    assert cited.cited == []
+    assert cited.dropped == ["Germany will require a common charging port."]
+
+
+def test_inflections_of_one_word_count_as_the_same_word() -> None:
+    checker = SupportChecker("What happened?", ["Fiji's minister said climate change posed the biggest threat."])
+    assert checker.coverage("Climate change poses the biggest threat, the minister says.", [0]) == 1.0
+    assert checker.coverage("Allegedly, the minister resigned.", [0]) < 1.0
