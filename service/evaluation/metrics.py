@@ -7,7 +7,9 @@ Conventions:
 - Retrieval counts *articles*, not chunks: the ranking is deduplicated by article, keeping each
   article's first rank, and hit@k / MRR@10 look at the first k distinct articles.
 - Answers are compared after SQuAD-style normalisation (lowercase, no punctuation, no articles,
-  single spaces), with the ``[n]`` citation markers removed first so they do not count as tokens.
+  single spaces) plus one step of our own: number words up to twenty and the tens are written as
+  digits, so "six months" contains the answer "6" (news writes small numbers in words). The
+  ``[n]`` citation markers are removed first so they do not count as tokens.
 - Answer and citation metrics are over answerable questions only (not ``expect_abstain``); an
   abstention on an answerable question scores as a wrong answer.
 """
@@ -29,15 +31,23 @@ MRR_K = 10
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = frozenset(string.punctuation) | frozenset("‘’“”–—…«»")
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {word: str(10 * tens) for tens, word in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
 
 
 # -- answers -------------------------------------------------------------------------------
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lowercase, drop punctuation and a/an/the, collapse whitespace."""
+    """SQuAD normalisation (lowercase, drop punctuation and a/an/the, collapse whitespace), with
+    number words as digits."""
     text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
-    return " ".join(_ARTICLES.sub(" ", text).split())
+    return " ".join(_NUMBER_WORDS.get(word, word) for word in _ARTICLES.sub(" ", text).split())
 
 
 def token_f1(prediction: str, gold: str) -> float:

@@ -32,6 +32,14 @@ def test_normalisation_is_squad_style() -> None:
     assert normalize_answer("“Theory” — an idea…") == "theory idea"
 
 
+def test_number_words_compare_as_digits() -> None:
+    assert normalize_answer("Six months, not twenty or forty") == "6 months not 20 or 40"
+    assert contains_answer("Her detention was extended for six months [1].", ["6"])
+    assert contains_answer("He won 12 titles.", ["Twelve"])
+    assert not contains_answer("Someone won.", ["1"])  # "someone" is not a number word
+    assert choose_option("Extended for six months [1].", ["3", "6", "9", "12"]) == 1
+
+
 def test_token_f1_ignores_citation_markers_and_counts_overlap() -> None:
     assert token_f1("Tampa, Florida [1].", "Tampa, Florida") == 1.0
     # 4 answer tokens (not 6: the markers are gone), 1 shared: p = 1/4, r = 1/2.
