@@ -273,9 +273,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from index.loaders import ArticleFormatError, expected_count
+    from index.loaders import ArticleFormatError, expected_count, load_file
     from service.components import build_components
-    from service.evaluation.dataset import QuestionFormatError, holdout, load_questions
+    from service.evaluation.dataset import QuestionFormatError, answer_bearing, holdout, load_questions
     from service.evaluation.metrics import summarise
     from service.evaluation.report import summary_table_text, write_report
     from service.evaluation.runner import EvalSetupError, check_held_out, index_corpus, make_engine, run_eval
@@ -313,8 +313,19 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         return 2
     drop: frozenset[str] = frozenset()
     expect: frozenset[str] = frozenset()
+    extra: frozenset[str] = frozenset()
+    if args.holdout_answers and not (args.holdout_gold and args.corpus):
+        print("error: --holdout-answers needs --holdout-gold and --corpus", file=sys.stderr)
+        return 2
     if args.holdout_gold:
-        drop, expect = holdout(questions, args.holdout_gold, args.seed)
+        held = holdout(questions, args.holdout_gold, args.seed)
+        if args.holdout_answers:
+            try:
+                extra = answer_bearing(((a.id, a.text) for a in load_file(Path(args.corpus))), questions, held)
+            except ArticleFormatError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        drop, expect = held.drop_article_ids | extra, held.expect_abstain
     engines = ["citewire", "baseline"] if args.engine == "both" else [args.engine]
 
     components = build_components(settings)
@@ -376,8 +387,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     meta = {
         "questions": f"{args.questions} ({len(questions)} evaluated)",
         "corpus": args.corpus or f"existing store in {settings.data_dir}",
-        "hold-out": f"{args.holdout_gold} of questions, seed {args.seed}: {len(drop)} articles dropped, "
-        f"{len(expect)} questions expect abstention"
+        "hold-out": f"{args.holdout_gold} of questions, seed {args.seed}: {len(drop)} articles dropped "
+        f"({len(extra)} of them other articles stating a held-out answer), {len(expect)} questions expect abstention"
         if args.holdout_gold
         else "none",
         "choices in question": "yes" if args.with_choices else "no",
@@ -455,6 +466,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="FRACTION",
         help="leave this share of questions' gold articles out of the corpus: they expect abstention",
+    )
+    p.add_argument(
+        "--holdout-answers",
+        action="store_true",
+        help="with --holdout-gold and --corpus: also leave out the corpus articles that state a held-out answer",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the hold-out draw (default 0)")
     p.add_argument("--top-k", type=int, help="passages given to the model")

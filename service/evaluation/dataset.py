@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from service.evaluation.metrics import normalize_answer
+
 
 class QuestionFormatError(ValueError):
     """A questions file or line that cannot be read; the message says where and why."""
@@ -172,3 +174,28 @@ def holdout(questions: Sequence[EvalQuestion], fraction: float, seed: int) -> Ho
 def expect_abstain_for(questions: Iterable[EvalQuestion], dropped: frozenset[str]) -> frozenset[str]:
     """Ids of the questions whose gold articles are all in ``dropped`` (none when they have no gold)."""
     return frozenset(q.id for q in questions if q.gold_article_ids and all(a in dropped for a in q.gold_article_ids))
+
+
+def answer_bearing(
+    articles: Iterable[tuple[str, str]], questions: Iterable[EvalQuestion], held_out: Holdout
+) -> frozenset[str]:
+    """Ids of the ``(id, text)`` articles that state a held-out question's answer, so they can be held
+    out too: a news corpus carries other outlets' stories of the same event, and a question whose
+    answer is still in the corpus is not an abstention case. Gold articles of questions still asked
+    are never taken. An answer that normalises to under two characters matches too much to use."""
+    answers = {
+        f" {norm} "
+        for q in questions
+        if q.id in held_out.expect_abstain
+        for norm in map(normalize_answer, q.answers)
+        if len(norm) >= 2
+    }
+    keep = {aid for q in questions if q.id not in held_out.expect_abstain for aid in q.gold_article_ids}
+    found: set[str] = set()
+    for article_id, text in articles:
+        if article_id in keep or article_id in held_out.drop_article_ids:
+            continue
+        padded = f" {normalize_answer(text)} "
+        if any(answer in padded for answer in answers):
+            found.add(article_id)
+    return frozenset(found)

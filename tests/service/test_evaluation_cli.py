@@ -93,3 +93,34 @@ def _held_out_for(seed: int, tmp_path: Path) -> str:
     questions = load_questions(_jsonl(tmp_path / "probe.jsonl", QUESTIONS))
     [qid] = holdout(questions, 0.5, seed).expect_abstain
     return qid
+
+
+def test_holdout_answers_needs_a_holdout_and_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    questions = _jsonl(tmp_path / "q.jsonl", QUESTIONS)
+    args = ["eval", str(questions), "--data-dir", str(tmp_path / "d"), "--out", "o.jsonl", "--report", "r.html"]
+    assert main([*args, "--holdout-gold", "0.5", "--holdout-answers"]) == 2
+    assert "--holdout-answers needs" in capsys.readouterr().err
+
+
+def test_holdout_answers_also_leaves_out_another_copy_of_the_answer(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    reuse_embedder: Embedder,
+    restore_torch_threads: None,
+) -> None:
+    monkeypatch.setattr("service.llm.build_llm", lambda settings: ScriptedLLM(reply="I don't know."))
+    seed = next(s for s in range(50) if _held_out_for(s, tmp_path) == "q1")
+    copy = {
+        "id": "bridge-wire",
+        "title": "Bridge approved",
+        "text": "A bridge costing 12 million dollars was approved.",
+    }
+    corpus = _jsonl(tmp_path / "a.jsonl", [*ARTICLES, copy])
+    data = tmp_path / "data"
+    args = ["eval", str(_jsonl(tmp_path / "q.jsonl", QUESTIONS)), "--corpus", str(corpus), "--data-dir", str(data)]
+    args += ["--quiet", "--holdout-gold", "0.5", "--seed", str(seed), "--holdout-answers"]
+    code = main([*args, "--out", str(tmp_path / "o.jsonl"), "--report", str(tmp_path / "r.html")])
+    assert code == 0, capsys.readouterr().err
+    assert "2 held out; store has 1 articles" in capsys.readouterr().err
+    assert "(1 of them other articles stating a held-out answer)" in (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from service.evaluation.dataset import EvalQuestion, QuestionFormatError, holdout, load_questions, question_from_record
+from service.evaluation.dataset import (
+    EvalQuestion,
+    Holdout,
+    QuestionFormatError,
+    answer_bearing,
+    holdout,
+    load_questions,
+    question_from_record,
+)
 
 EVAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval"
 
@@ -113,6 +121,24 @@ def test_holdout_counts_and_bounds() -> None:
     assert expect == {"q1", "q2", "q3", "q4"}
     with pytest.raises(ValueError, match="between 0 and 1"):
         holdout(questions, 1.5, seed=0)
+
+
+def test_answer_bearing_articles_are_the_other_copies_of_a_held_out_answer() -> None:
+    questions = [
+        EvalQuestion("held", "Which continent?", "Europe", ["gold-held"]),
+        EvalQuestion("asked", "Who won?", ["Rafael Nadal", "Nadal"], ["gold-asked"]),
+        EvalQuestion("tiny", "How many?", "6", ["gold-tiny"]),
+    ]
+    held = Holdout(frozenset({"gold-held", "gold-tiny"}), frozenset({"held", "tiny"}))
+    articles = [
+        ("gold-held", "Europe will require USB-C."),  # already dropped
+        ("other-outlet", "Regulators in EUROPE, on Tuesday, agreed."),  # states the held-out answer
+        ("gold-asked", "Nadal won in Europe."),  # gold of a question still asked: kept
+        ("european", "European regulators agreed."),  # "european" is another word
+        ("numbers", "It has 6 ports."),  # "6" normalises to one character: too common to use
+        ("unrelated", "Nadal won again."),  # the answer of a question still asked
+    ]
+    assert answer_bearing(articles, questions, held) == {"other-outlet"}
 
 
 @pytest.mark.parametrize(("name", "count"), [("realtimeqa", 196), ("rgb_en_fact", 100)])
