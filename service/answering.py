@@ -30,6 +30,7 @@ class AnswerRequest:
     history: Sequence[Turn] = field(default_factory=list)  # earlier turns of a conversation
     top_k: int | None = None
     where: ArticleFilter | None = None
+    choices: Sequence[str] = ()  # multiple-choice options, if the question has them
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Responder:
             if needs_rewrite(question, request.history):
                 ticket = self.gate.enter()  # the rewrite is a model call too
                 question = standalone_question(self.engine.llm, request.history, question)
-            draft = self.engine.draft(question, request.top_k, request.where)
+            draft = self.engine.draft(question, request.top_k, request.where, request.choices)
             if isinstance(draft, Answer):
                 if ticket is not None:
                     self.gate.leave(ticket)

@@ -179,7 +179,7 @@ def create_app(
         'final' event holding this same response, checked (the streamed words are the model's draft)."""
         _check_length(state, body.question)
         where = body.filters.to_filter() if body.filters is not None else None
-        request = AnswerRequest(body.question, top_k=body.top_k, where=where)
+        request = AnswerRequest(body.question, top_k=body.top_k, where=where, choices=body.choices or ())
 
         def shape(answer: Answer) -> dict[str, Any]:
             return to_query_response(answer).model_dump()

@@ -84,6 +84,23 @@ class SearchRequest(BaseModel):
 
 class QueryRequest(SearchRequest):
     stream: bool = Field(False, description=_STREAM)
+    choices: list[str] | None = Field(
+        None,
+        min_length=2,
+        max_length=10,
+        description="Options of a multiple-choice question: they steer retrieval and the model, but an "
+        "answer sentence still needs its words in a source (an option is not a fact).",
+    )
+
+    @field_validator("choices")
+    @classmethod
+    def _clean_choices(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        for choice in value:
+            if len(choice) > 500:
+                raise ValueError("each choice must be at most 500 characters")
+        return [clean_text(choice, "a choice") for choice in value]
 
 
 class SearchHit(BaseModel):

@@ -211,7 +211,8 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_for_serving()
-    answer = build_engine(build_components(settings)).answer(question, args.top_k, where)
+    choices = [c.strip() for c in args.choice or () if c.strip()]
+    answer = build_engine(build_components(settings)).answer(question, args.top_k, where, choices)
     if args.json:
         from service.responses import to_query_response
 
@@ -438,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--after", metavar="YYYY-MM-DD", help="only articles published on or after this day")
     p.add_argument("--before", metavar="YYYY-MM-DD", help="only articles published on or before this day")
     p.add_argument("--article-id", action="append", help="only this article (repeat for several)")
+    p.add_argument("--choice", action="append", help="an option of a multiple-choice question (repeat for each)")
     p.set_defaults(func=_cmd_ask)
 
     p = add("delete", "remove articles (and their chunks) from the store")

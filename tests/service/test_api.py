@@ -238,6 +238,12 @@ BAD_QUERIES: dict[str, dict[str, Any]] = {
     "filter bad id": {"json": {"question": ANSWERABLE, "filters": {"article_ids": ["../etc/passwd"]}}},
     "filter source number": {"json": {"question": ANSWERABLE, "filters": {"source": 7}}},
     "filter empty source": {"json": {"question": ANSWERABLE, "filters": {"source": ""}}},
+    "one choice": {"json": {"question": ANSWERABLE, "choices": ["FT"]}},
+    "choices not a list": {"json": {"question": ANSWERABLE, "choices": "FT; Reuters"}},
+    "blank choice": {"json": {"question": ANSWERABLE, "choices": ["FT", "  "]}},
+    "choice not a string": {"json": {"question": ANSWERABLE, "choices": ["FT", 7]}},
+    "eleven choices": {"json": {"question": ANSWERABLE, "choices": [f"option {i}" for i in range(11)]}},
+    "huge choice": {"json": {"question": ANSWERABLE, "choices": ["FT", "x" * 501]}},
 }
 
 
@@ -571,3 +577,14 @@ def test_search_applies_filters_and_refuses_bad_ones(client: TestClient) -> None
     assert bad.status_code == 422 and "published_after" in bad.text
     _assert_client_error(client.post("/v1/search", json={"question": "   "}))
     _assert_client_error(client.post("/v1/search", json={"question": ANSWERABLE, "top_k": 0}))
+
+
+def test_query_choices_reach_the_model_but_an_option_is_not_a_fact(client: TestClient, api: Api) -> None:
+    api.llm.script("The Financial Times reviewed the memo [1].")
+    body = _ask(client, ANSWERABLE, choices=["The Financial Times", "Reuters"])
+    assert "Reuters" in api.llm.prompts[-1] and "The Financial Times" in api.llm.prompts[-1]
+    assert body["abstained"] is False and body["citations"]
+    # An option the articles never mention does not become a backed sentence by being offered.
+    api.llm.script("Reuters reviewed the memo [1].")
+    body = _ask(client, ANSWERABLE, choices=["The Financial Times", "Reuters"])
+    assert "Reuters" not in body["answer"]
