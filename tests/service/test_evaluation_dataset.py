@@ -123,22 +123,24 @@ def test_holdout_counts_and_bounds() -> None:
         holdout(questions, 1.5, seed=0)
 
 
-def test_answer_bearing_articles_are_the_other_copies_of_a_held_out_answer() -> None:
+def test_answer_bearing_articles_are_other_copies_of_a_held_out_story() -> None:
     questions = [
-        EvalQuestion("held", "Which continent?", "Europe", ["gold-held"]),
-        EvalQuestion("asked", "Who won?", ["Rafael Nadal", "Nadal"], ["gold-asked"]),
-        EvalQuestion("tiny", "How many?", "6", ["gold-tiny"]),
+        EvalQuestion("held", "Which continent will require a common phone charger?", "Europe", ["gold-held"]),
+        EvalQuestion("asked", "Who won the French Open?", ["Rafael Nadal", "Nadal"], ["gold-asked"]),
+        EvalQuestion("tiny", "How many charger ports will phones need?", "6", ["gold-tiny"]),
     ]
     held = Holdout(frozenset({"gold-held", "gold-tiny"}), frozenset({"held", "tiny"}))
     articles = [
-        ("gold-held", "Europe will require USB-C."),  # already dropped
-        ("other-outlet", "Regulators in EUROPE, on Tuesday, agreed."),  # states the held-out answer
-        ("gold-asked", "Nadal won in Europe."),  # gold of a question still asked: kept
-        ("european", "European regulators agreed."),  # "european" is another word
-        ("numbers", "It has 6 ports."),  # "6" normalises to one character: too common to use
+        ("gold-held", "Europe will require a common charger."),  # already dropped
+        ("other-outlet", "A common phone charger: EUROPE, on Tuesday, said it will require one."),  # a copy
+        ("gold-asked", "Nadal won the French Open. Europe cheered."),  # gold of a question still asked: kept
+        ("european", "European regulators want a common phone charger."),  # "european" is another word
+        ("numbers", "Phones will need 6 charger ports."),  # "6" normalises to one character: too common
         ("unrelated", "Nadal won again."),  # the answer of a question still asked
+        ("off-topic", "Europe had a warm summer and record tourism."),  # names the answer, another story
     ]
     assert answer_bearing(articles, questions, held) == {"other-outlet"}
+    assert answer_bearing(articles, questions, held, depth=0) == set()
 
 
 @pytest.mark.parametrize(("name", "count"), [("realtimeqa", 196), ("rgb_en_fact", 100)])
