@@ -157,6 +157,10 @@ class SupportChecker:
         stems = set().union(*(self._stems[s] for s in sources))
         return sum(_stem(w) in stems for w in new) / len(new)
 
+    def shared_with_question(self, source: int) -> int:
+        """How many of the question's words (by stem) the source has: its closeness to what was asked."""
+        return len(self._stems[source] & self._question)
+
     def support(self, sentence: str, source: int) -> float:
         """Coverage by one source; 0 if a name or number of the sentence is missing from it."""
         # Names and numbers must be the source's own, even when the question brought them in: a false
@@ -308,7 +312,9 @@ def narrow_span(claims: Sequence[str], passage: str, question: str) -> tuple[int
     directive = [is_directive(passage[s:e]) for s, e in spans]  # never quote text aimed at the model
     for claim in claims:
         scores = [0.0 if directive[i] else checker.coverage(claim, [i]) for i in range(len(spans))]
-        ranked = sorted(range(len(spans)), key=lambda i: (-scores[i], i))
+        # Of sentences holding the claim equally ("Alibaba" is in several), quote the one closest to
+        # the question: it states the answer rather than merely naming it.
+        ranked = sorted(range(len(spans)), key=lambda i: (-scores[i], -checker.shared_with_question(i), i))
         best = ranked[0]
         if scores[best] == 0:
             continue

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from service.citations import SentenceSimilarity, SupportChecker, looks_like_refusal, resolve_citations, split_sentences
+from service.citations import (
+    SentenceSimilarity,
+    SupportChecker,
+    looks_like_refusal,
+    narrow_span,
+    resolve_citations,
+    split_sentences,
+)
 
 REVIEWED = (
     "According to the document reviewed by the Financial Times, based on intelligence data, the group provides "
@@ -348,3 +355,14 @@ def test_inflections_of_one_word_count_as_the_same_word() -> None:
     checker = SupportChecker("What happened?", ["Fiji's minister said climate change posed the biggest threat."])
     assert checker.coverage("Climate change poses the biggest threat, the minister says.", [0]) == 1.0
     assert checker.coverage("Allegedly, the minister resigned.", [0]) < 1.0
+
+
+def test_the_quote_is_the_sentence_that_answers_not_the_first_that_names_the_answer() -> None:
+    passage = (
+        "This is a blatant attempt to tarnish Alibaba, the company said. "
+        "The White House accused Alibaba of passing data to the Chinese authorities. "
+        "Alibaba shares fell."
+    )
+    question = "Which company did the White House accuse of passing data to the Chinese authorities?"
+    start, end = narrow_span(["Alibaba."], passage, question)
+    assert passage[start:end] == "The White House accused Alibaba of passing data to the Chinese authorities."
