@@ -47,15 +47,17 @@ def test_bad_questions_file_is_reported_with_its_line(tmp_path: Path, capsys: py
     assert f"{questions}:2:" in capsys.readouterr().err
 
 
-def test_eval_both_engines_writes_results_report_and_summary(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    reuse_embedder: Embedder,
-    restore_torch_threads: None,
-) -> None:
+@pytest.fixture
+def scripted_llm(monkeypatch: pytest.MonkeyPatch, reuse_embedder: Embedder, restore_torch_threads: None) -> ScriptedLLM:
+    """The real embedder with a scripted model in place of the GGUF one."""
     llm = ScriptedLLM(reply="The bridge will cost 12 million dollars [1].")
     monkeypatch.setattr("service.llm.build_llm", lambda settings: llm)
+    return llm
+
+
+def test_eval_both_engines_writes_results_report_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scripted_llm: ScriptedLLM
+) -> None:
     questions = _jsonl(tmp_path / "q.jsonl", QUESTIONS)
     corpus = _jsonl(tmp_path / "a.jsonl", ARTICLES)
     out, report = tmp_path / "res" / "results.jsonl", tmp_path / "report.html"
@@ -103,13 +105,8 @@ def test_holdout_answers_needs_a_holdout_and_a_corpus(tmp_path: Path, capsys: py
 
 
 def test_holdout_answers_also_leaves_out_another_copy_of_the_answer(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    reuse_embedder: Embedder,
-    restore_torch_threads: None,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scripted_llm: ScriptedLLM
 ) -> None:
-    monkeypatch.setattr("service.llm.build_llm", lambda settings: ScriptedLLM(reply="I don't know."))
     seed = next(s for s in range(50) if _held_out_for(s, tmp_path) == "q1")
     copy = {
         "id": "bridge-wire",
