@@ -472,7 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--holdout-answers",
         action="store_true",
-        help="with --holdout-gold and --corpus: also leave out the corpus articles that state a held-out answer",
+        help="with --holdout-gold and --corpus: also leave out other articles of a held-out question's story "
+        "that state its answer",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the hold-out draw (default 0)")
     p.add_argument("--top-k", type=int, help="passages given to the model")
