@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -84,7 +84,7 @@ class SearchRequest(BaseModel):
 
 class QueryRequest(SearchRequest):
     stream: bool = Field(False, description=_STREAM)
-    choices: list[str] | None = Field(
+    choices: list[Annotated[str, Field(max_length=500)]] | None = Field(
         None,
         min_length=2,
         max_length=10,
@@ -95,12 +95,7 @@ class QueryRequest(SearchRequest):
     @field_validator("choices")
     @classmethod
     def _clean_choices(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        for choice in value:
-            if len(choice) > 500:
-                raise ValueError("each choice must be at most 500 characters")
-        return [clean_text(choice, "a choice") for choice in value]
+        return None if value is None else [clean_text(choice, "a choice") for choice in value]
 
 
 class SearchHit(BaseModel):
