@@ -45,6 +45,22 @@ def chunk_search_text(title: str, chunk_text: str) -> str:
     return f"{title}\n{chunk_text}" if title else chunk_text
 
 
+def same_story(title: str, other_title: str, text: str) -> bool:
+    """Whether two articles with this same ``text`` are one story: their headlines agree, or one has
+    none of its own (a missing title is filled from the text's first line).
+
+    Identical text under two different headlines is not one story: scraped pages whose body is a
+    paywall, newsletter or ad template share one text under many headlines, and the headline is then
+    all the page says (RealTime QA has 49 such pages, 17 of them gold)."""
+    a, b = _headline_key(title), _headline_key(other_title)
+    derived = _headline_key(title_from_text(text))
+    return a == b or derived in (a, b)
+
+
+def _headline_key(title: str) -> str:
+    return " ".join(title.split()).casefold()
+
+
 def title_from_text(text: str) -> str:
     """A title for an article that has none: its first line, cut at a word when long."""
     first_line = text.strip().split("\n", 1)[0].strip()

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from index.articles import Article, chunk_search_text
+from index.articles import Article, chunk_search_text, same_story
 from index.chunking import chunk_text
 from index.embedding import Embedder
 from index.store import ArticleStore, Lookup, WriteItem, text_fingerprint
@@ -24,7 +24,7 @@ class Outcome(StrEnum):
 class IngestReport:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     chunks_written: int = 0
-    duplicate_of: dict[str, str] = field(default_factory=dict)  # id -> the stored article with the same text
+    duplicate_of: dict[str, str] = field(default_factory=dict)  # id -> the stored article with the same story
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for o in self.outcomes.values() if o is outcome)
@@ -57,7 +57,7 @@ def ingest_articles(
     holds it), so a crash never reports an article that is not there."""
     report = report if report is not None else IngestReport()
     written: dict[str, str] = {}  # this batch's writes, id -> version: seen before their commit lands
-    texts_written: dict[str, str] = {}  # text fingerprint -> id, likewise
+    texts_written: dict[str, list[tuple[str, str]]] = {}  # text fingerprint -> (id, title)s, likewise
     pending: tuple[Future[None] | None, list[tuple[Article, Outcome, int]]] | None = None
 
     def settle() -> None:
@@ -80,8 +80,9 @@ def ingest_articles(
             fingerprint = text_fingerprint(article.text)
             twin = None
             if previous is None:
-                stored = [aid for aid in known.by_text.get(fingerprint, []) if aid != article.id]
-                twin = texts_written.get(fingerprint) or (stored[0] if stored else None)
+                same_text = [*texts_written.get(fingerprint, []), *known.by_text.get(fingerprint, [])]
+                twins = (aid for aid, title in same_text if same_story(article.title, title, article.text))
+                twin = next((aid for aid in twins if aid != article.id), None)
             if previous == article.version or twin is not None:
                 if twin is not None:  # the same story under another name or URL: keep the one copy
                     report.duplicate_of[article.id] = twin
@@ -92,7 +93,7 @@ def ingest_articles(
             to_write.append((article, chunks, embedder.model.get_text_embedding_batch(texts)))
             entries.append((article, Outcome.CREATED if previous is None else Outcome.REPLACED, len(chunks)))
             written[article.id] = article.version
-            texts_written[fingerprint] = article.id
+            texts_written.setdefault(fingerprint, []).append((article.id, article.title))
         return entries, to_write
 
     # A window is looked up while no write is in flight (between two writes): a Chroma read waits

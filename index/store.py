@@ -59,7 +59,7 @@ class Lookup:
     """What the store held of some articles when asked (``ArticleStore.lookup``)."""
 
     versions: dict[str, str]  # article id -> stored version
-    by_text: dict[str, list[str]]  # text fingerprint -> ids of the stored articles with that text
+    by_text: dict[str, list[tuple[str, str]]]  # text fingerprint -> (id, title) of stored articles with that text
 
 
 WriteItem = tuple[Article, Sequence[Chunk], Sequence[Sequence[float]]]  # an article, its chunks, their vectors
@@ -286,9 +286,9 @@ class ArticleStore:
         versions = {aid: str(meta.get("version")) for aid, meta in zip(*_ids_and_metas(got), strict=True)}
         prints = list(dict.fromkeys(text_fingerprint(a.text) for a in articles))
         same = self.articles.get(where=cast(Where, {"text_hash": {"$in": prints}}), include=["metadatas"])
-        by_text: dict[str, list[str]] = {}
+        by_text: dict[str, list[tuple[str, str]]] = {}
         for aid, meta in zip(*_ids_and_metas(same), strict=True):
-            by_text.setdefault(str(meta.get("text_hash")), []).append(aid)
+            by_text.setdefault(str(meta.get("text_hash")), []).append((aid, str(meta.get("title") or "")))
         return Lookup(versions, by_text)
 
     def get(self, article_id: str) -> StoredArticle | None:

@@ -252,9 +252,11 @@ class ArticleResult(BaseModel):
     id: str
     title: str
     outcome: Literal["created", "unchanged", "replaced"] = Field(
-        description="created; unchanged (the same version, or the same text stored as duplicate_of); replaced."
+        description="created; unchanged (the same version, or the same story stored as duplicate_of); replaced."
     )
-    duplicate_of: str | None = Field(None, description="The stored article with the same text, when a duplicate.")
+    duplicate_of: str | None = Field(
+        None, description="The stored article with the same text and headline, when a duplicate."
+    )
 
 
 class IngestResult(BaseModel):

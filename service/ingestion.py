@@ -2,8 +2,8 @@
 
 Chroma and the BM25 index take one writer at a time; readers keep going (they only trust chunks of
 committed article records, see index/store.py). Each article's result says what happened to it:
-created, unchanged (the same version, or the same text already stored under another id: then
-``duplicate_of`` names it), or replaced.
+created, unchanged (the same version, or the same story, text and headline, already stored under another
+id: then ``duplicate_of`` names it), or replaced.
 """
 
 from __future__ import annotations

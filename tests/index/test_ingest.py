@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from index.articles import Article
+from index.articles import Article, title_from_text
 from index.chunking import chunk_text
 from index.embedding import Embedder
 from index.ingest import WRITE_WINDOW, ChunkingPolicy, Outcome, ingest_articles
@@ -194,6 +194,32 @@ def test_one_batch_with_repeats_stores_each_story_once(
     stored = store.get(seed_article.id)
     assert stored is not None and stored.version == corrected.version
     assert store.count_chunks() == _expected_chunk_count(corrected, embedder) + 1
+
+
+NEWSLETTER = (
+    "We will use the details you have shared to manage your registration. "
+    "Would you like to receive The WeekDay newsletter?"
+)
+
+
+def test_a_template_page_under_different_headlines_is_one_article_per_headline(
+    store: ArticleStore, embedder: Embedder
+) -> None:
+    """Scraped pages whose body is a newsletter template: each headline is what its page says, so
+    each is stored and found by it; the same headline again, or none, is still the one copy."""
+    pages = [
+        Article(id="rutte", title="Mark Rutte: longest-serving Dutch PM set to leave politics", text=NEWSLETTER),
+        Article(id="lion", title="Residents told to stay indoors after lion seen near Berlin", text=NEWSLETTER),
+        Article(id="lion-again", title="Residents told to stay indoors after LION seen near Berlin", text=NEWSLETTER),
+    ]
+    report = ingest_articles(pages, store, embedder, POLICY)
+    assert report.outcomes == {"rutte": Outcome.CREATED, "lion": Outcome.CREATED, "lion-again": Outcome.UNCHANGED}
+    assert report.duplicate_of == {"lion-again": "lion"}
+    untitled = Article(id="untitled", title=title_from_text(NEWSLETTER), text=NEWSLETTER)  # as loaders fill it
+    later = ingest_articles([untitled], store, embedder, POLICY)  # against the stored copies this time
+    assert later.duplicate_of == {"untitled": "rutte"}
+    top = store.fresh_sparse().search("Dutch prime minister Rutte leaves politics", 1).top
+    assert top and top[0][0].startswith("rutte::")
 
 
 def test_a_failed_write_stops_the_batch_after_reporting_what_was_stored(

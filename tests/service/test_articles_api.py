@@ -100,16 +100,22 @@ def test_one_article_is_created_then_unchanged_then_replaced(svc: Service) -> No
 
 def test_the_same_text_under_another_name_is_stored_once(svc: Service) -> None:
     _post(svc, _article(2))
-    copy = {**_article(2), "id": "story-2-copy", "title": "Another headline"}
+    copy = {**_article(2), "id": "story-2-copy", "title": "STORY  2"}
     copy["text"] = "  " + copy["text"].upper().replace(" ", "  ") + "\n"  # spacing and case differ
     result = _post(svc, copy).json()["results"][0]
-    assert result == {
-        "id": "story-2-copy",
-        "title": "Another headline",
-        "outcome": "unchanged",
-        "duplicate_of": "story-2",
-    }
+    assert result == {"id": "story-2-copy", "title": "STORY  2", "outcome": "unchanged", "duplicate_of": "story-2"}
     assert svc.client.get("/v1/articles/story-2-copy").status_code == 404
+    untitled = {**_article(2), "id": "story-2-untitled", "title": ""}  # its title is then the text's first line
+    assert _post(svc, untitled).json()["results"][0]["duplicate_of"] == "story-2"
+
+
+def test_the_same_text_under_another_headline_is_another_article(svc: Service) -> None:
+    """A paywall or newsletter template scraped under many headlines: each headline is its own page."""
+    _post(svc, _article(3))
+    other = {**_article(3), "id": "story-3-other", "title": "Another headline"}
+    result = _post(svc, other).json()["results"][0]
+    assert result == {"id": "story-3-other", "title": "Another headline", "outcome": "created", "duplicate_of": None}
+    assert svc.client.get("/v1/articles/story-3-other").json()["title"] == "Another headline"
 
 
 def test_the_same_url_with_new_text_replaces_the_old_version(svc: Service) -> None:
