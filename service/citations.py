@@ -102,7 +102,7 @@ def _stem(word: str) -> str:
     return word if _NUMBER.search(word) else _ENGLISH.stemWord(word)[:_STEM]
 
 
-def _name_forms(name: str) -> set[str]:
+def name_forms(name: str) -> set[str]:
     """A name and its demonym forms, either way round: a source saying "European regulators" backs
     "Europe will require...", and one saying "Europe" backs "the European plan"."""
     forms = {name}
@@ -167,7 +167,7 @@ class SupportChecker:
         # premise ("What did the EU decide?") must not pass on the strength of other words. (Letting a
         # question's name stand in any retrieved source instead raised RGB accuracy from 57% to 62% but
         # answers on removed-evidence questions from 22% to 67%: docs/EVALUATION.md.)
-        if any(self._exact[source].isdisjoint(_name_forms(name)) for name in _names(sentence)):
+        if any(self._exact[source].isdisjoint(name_forms(name)) for name in _names(sentence)):
             return 0.0
         lexical = self.coverage(sentence, [source])
         if self._similarity is None or lexical >= MIN_SUPPORT or lexical < MIN_SUPPORT / 2:

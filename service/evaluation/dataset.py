@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from index.sparse import SparseDoc, SparseIndex, tokenize
+from service.citations import name_forms
 from service.evaluation.metrics import normalize_answer
 
 ANSWER_SEARCH_DEPTH = 20  # articles per held-out question searched for other copies of its answer
@@ -192,7 +193,8 @@ def answer_bearing(
     "Tells its story" is "among the ``depth`` articles a BM25 search for the question ranks first",
     so a common answer ("White House", "China") does not take every article that names it. Gold
     articles of questions still asked are never taken. An answer that normalises to under two
-    characters is not used: it would match almost anything."""
+    characters is not used: it would match almost anything. A name's last word also counts in its
+    demonym and plural forms ("Sri Lankan officials" state "Sri Lanka")."""
     questions = list(questions)
     keep = {aid for q in questions if q.id not in held_out.expect_abstain for aid in q.gold_article_ids}
     candidates = [(aid, text) for aid, text in articles if aid not in keep and aid not in held_out.drop_article_ids]
@@ -207,8 +209,14 @@ def answer_bearing(
     for q in questions:
         if q.id not in held_out.expect_abstain:
             continue
-        answers = [f" {norm} " for norm in map(normalize_answer, q.answers) if len(norm) >= 2]
+        answers = [f" {form} " for norm in map(normalize_answer, q.answers) if len(norm) >= 2 for form in _forms(norm)]
         for aid, _score in search.search(q.question, depth).top if answers else ():
             if any(answer in f" {normalize_answer(texts[aid])} " for answer in answers):
                 found.add(aid)
     return frozenset(found)
+
+
+def _forms(answer: str) -> set[str]:
+    """A normalised answer, and the same with its last word's demonym and plural forms."""
+    *first, last = answer.split()
+    return {" ".join([*first, form]) for word in name_forms(last) for form in (word, word + "s")}

@@ -134,12 +134,13 @@ def test_answer_bearing_articles_are_other_copies_of_a_held_out_story() -> None:
         ("gold-held", "Europe will require a common charger."),  # already dropped
         ("other-outlet", "A common phone charger: EUROPE, on Tuesday, said it will require one."),  # a copy
         ("gold-asked", "Nadal won the French Open. Europe cheered."),  # gold of a question still asked: kept
-        ("european", "European regulators want a common phone charger."),  # "european" is another word
+        ("european", "European regulators want a common phone charger."),  # the demonym states it too
+        ("europeana", "Europeana wants a common phone charger for its archive."),  # another word
         ("numbers", "Phones will need 6 charger ports."),  # "6" normalises to one character: too common
         ("unrelated", "Nadal won again."),  # the answer of a question still asked
         ("off-topic", "Europe had a warm summer and record tourism."),  # names the answer, another story
     ]
-    assert answer_bearing(articles, questions, held) == {"other-outlet"}
+    assert answer_bearing(articles, questions, held) == {"other-outlet", "european"}
     assert answer_bearing(articles, questions, held, depth=0) == set()
 
 
