@@ -26,6 +26,7 @@ from index.filters import ArticleFilter
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
 from service.acronyms import expand_acronyms
+from service.answer_kind import asked_kind, states_kind
 from service.citations import (
     CheckedSentence,
     CitedAnswer,
@@ -204,6 +205,8 @@ class CitewireQueryEngine(CustomQueryEngine):
         # Backed, but not an answer. Against the options too: "New Jersey & Oregon [1]" answers a
         # question that lists it, though it shares no words with the question alone.
         if self._relevance(draft.asked, cited.text) < self.min_answer_relevance:
+            return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
+        if not states_kind(strip_markers(cited.text), asked_kind(question)):  # "how much?" with no amount
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
         citations = [_citation(n, relevant[src], cited, question) for n, src in enumerate(cited.cited, start=1)]
         cited_articles = {c.passage.article.article.id: c.passage.article.article.text for c in citations}

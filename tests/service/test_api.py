@@ -187,6 +187,21 @@ def test_hallucinated_answer_abstains(client: TestClient, api: Api, question: st
     assert body["answer"] == ABSTAIN_TEXT
 
 
+HOW_MANY = "How many Chinese companies did American politicians want shut out of US markets?"
+
+
+def test_an_answer_without_the_amount_asked_for_abstains(client: TestClient, api: Api) -> None:
+    """Backed by its passage and on the subject, but no amount: it does not answer "how many"."""
+    api.llm.script("American politicians urged the White House to close access to markets for Chinese companies [1].")
+    assert _ask(client, HOW_MANY)["abstained"] is True
+    api.llm.script(
+        "American politicians urged the White House to close access to markets for 25 Chinese companies [1]."
+    )
+    body = _ask(client, HOW_MANY)
+    assert body["abstained"] is False
+    assert "25" in body["citations"][0]["quote"]
+
+
 def test_unbacked_sentence_is_dropped_from_a_backed_answer(client: TestClient, api: Api) -> None:
     api.llm.script("FT reviewed the memo [1]. Alibaba's CEO is Jack Ma [1].")
     body = _ask(client, ANSWERABLE)

@@ -1,0 +1,43 @@
+"""Tests for service.answer_kind: which questions ask for an amount or a time, and which answers give one."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.answer_kind import AnswerKind, asked_kind, states_kind
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many hot dogs did Joey Chestnut eat?", AnswerKind.AMOUNT),
+        ("How much loan forgiveness will some borrowers receive?", AnswerKind.AMOUNT),
+        ("What was Tesla's revenue in Q1 2021?", AnswerKind.AMOUNT),
+        ("What percentage of US adults disapprove of the decision?", AnswerKind.AMOUNT),
+        ("When was GPT-3 released?", AnswerKind.TIME),
+        ("In what year was OpenAI founded?", AnswerKind.TIME),
+        ("How soon could the vaccines be available?", AnswerKind.TIME),
+        ("Who won the 2021 US Open?", None),
+        ("Which company did Kanye West say he would buy?", None),
+    ],
+)
+def test_asked_kind(question: str, kind: AnswerKind | None) -> None:
+    assert asked_kind(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind", "states"),
+    [
+        ("Joey Chestnut ate 63 hot dogs.", AnswerKind.AMOUNT, True),
+        ("The detention was extended for six months.", AnswerKind.AMOUNT, True),
+        ("Revenue reached $1.2 billion.", AnswerKind.AMOUNT, True),
+        ("This quarter was more than double the same quarter in 2020.", AnswerKind.AMOUNT, False),  # a year only
+        ("Tesla reported strong revenue.", AnswerKind.AMOUNT, False),
+        ("OpenAI released GPT-3 in June 2020.", AnswerKind.TIME, True),
+        ("The vaccines could be available as soon as next week.", AnswerKind.TIME, True),
+        ("It was released on the Nintendo Switch.", AnswerKind.TIME, False),
+        ("Emma Raducanu won it.", None, True),
+    ],
+)
+def test_states_kind(answer: str, kind: AnswerKind | None, states: bool) -> None:
+    assert states_kind(answer, kind) is states
