@@ -211,7 +211,8 @@ def answer_bearing(
             continue
         answers = [f" {form} " for norm in map(normalize_answer, q.answers) if len(norm) >= 2 for form in _forms(norm)]
         for aid, _score in search.search(q.question, depth).top if answers else ():
-            if any(answer in f" {normalize_answer(texts[aid])} " for answer in answers):
+            text = f" {normalize_answer(texts[aid])} "
+            if any(answer in text for answer in answers):
                 found.add(aid)
     return frozenset(found)
 
