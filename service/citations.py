@@ -35,6 +35,13 @@ _REFUSAL = re.compile(
     r"|(?:cannot|can't|unable to) (?:be )?(?:answer|determine|find)",
     re.IGNORECASE,
 )
+# A comma opening a relative, participle or appositive clause: what follows adds to the claim before it.
+_TRAILING_CLAUSE = re.compile(
+    r",\s+(?=(?:who|whom|whose|which|where|while|when|and|but|as|with|after|before|including|the|a|an)\b|\w+ing\b)",
+    re.IGNORECASE,
+)
+_LEADING_PHRASE = re.compile(r"^(?:according to|in|on|at|after|before|during|as|while|with)\b", re.IGNORECASE)
+_MIN_CLAUSE_WORDS = 4
 _STOPWORDS = frozenset(
     "a an the and or but of to in on at by for with from as is are was were be been being it its this that these "
     "those he she they them his her their there which who whom what when where why how not no do does did has "
@@ -287,9 +294,12 @@ def resolve_citations(
         text = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", raw)).strip()
         if not text or _is_meta(text):
             continue
-        backing = checker.backing(text, hinted)
-        if backing and judge is not None and not judge(text, [sources[s] for s in backing]):
-            backing = []
+        backing = _backed(text, hinted, checker, sources, judge)
+        if not backing and (clause := main_clause(text)) is not None:
+            clause_backing = _backed(clause, hinted, checker, sources, judge)
+            if clause_backing:  # the claim holds; what the model added after it does not: drop that part
+                checked.append(CheckedSentence(text=text, markers=[], supported=False))
+                text, backing = clause, clause_backing
         if not backing:
             checked.append(CheckedSentence(text=text, markers=[], supported=False))
             continue
@@ -299,6 +309,31 @@ def resolve_citations(
         rendered.append(_with_markers(text, markers))
         checked.append(CheckedSentence(text=text, markers=markers, supported=True))
     return CitedAnswer(text=" ".join(rendered), cited=order, sentences=kept, checked=checked)
+
+
+def _backed(
+    text: str, hinted: Sequence[int], checker: SupportChecker, sources: Sequence[str], judge: Judge | None
+) -> list[int]:
+    """The sources backing the sentence, after the judge's word on them (none if it objects)."""
+    backing = checker.backing(text, hinted)
+    if backing and judge is not None and not judge(text, [sources[s] for s in backing]):
+        return []
+    return backing
+
+
+def main_clause(sentence: str) -> str | None:
+    """The sentence without a trailing clause the model tacked on after a comma (", who was
+    elected...", ", surpassing...", ", the all-singing hymn directed by..."), or None when it has none.
+
+    The small model often states the answer and then adds a detail from its own memory; the
+    sentence then fails as a whole although its claim is backed."""
+    match = _TRAILING_CLAUSE.search(sentence)
+    if match is None:
+        return None
+    clause = sentence[: match.start()].rstrip()
+    if len(clause.split()) < _MIN_CLAUSE_WORDS or _LEADING_PHRASE.match(clause):
+        return None
+    return clause + "."
 
 
 def narrow_span(claims: Sequence[str], passage: str, question: str) -> tuple[int, int]:
