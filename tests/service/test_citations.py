@@ -10,9 +10,11 @@ from service.citations import (
     SentenceSimilarity,
     SupportChecker,
     looks_like_refusal,
+    main_clause,
     narrow_span,
     resolve_citations,
     split_sentences,
+    strip_markers,
 )
 
 REVIEWED = (
@@ -366,3 +368,31 @@ def test_the_quote_is_the_sentence_that_answers_not_the_first_that_names_the_ans
     question = "Which company did the White House accuse of passing data to the Chinese authorities?"
     start, end = narrow_span(["Alibaba."], passage, question)
     assert passage[start:end] == "The White House accused Alibaba of passing data to the Chinese authorities."
+
+
+def test_a_backed_claim_keeps_its_main_clause_when_an_added_detail_is_not_backed() -> None:
+    answer = "Donald Trump met Xi Jinping in South Korea, who was elected by Vladimir Putin in Moscow [3]."
+    cited = resolve_citations(answer, "Who did Trump meet?", SOURCES)
+    assert cited.text == "Donald Trump met Xi Jinping in South Korea [1]."
+    assert cited.cited == [2]
+    assert cited.dropped == [strip_markers(answer).replace(" .", ".")]  # reported, not hidden
+
+
+def test_an_unbacked_main_clause_is_dropped_with_its_detail() -> None:
+    answer = "Jack Ma met Xi Jinping in South Korea, surpassing the trade truce [3]."
+    assert resolve_citations(answer, "Who did Xi meet?", SOURCES).text == ""
+
+
+@pytest.mark.parametrize(
+    ("sentence", "clause"),
+    [
+        ("Norway won the most medals with 39, surpassing the United States.", "Norway won the most medals with 39."),
+        ("The new CEO is Tim Buckley, who was elected in 2017.", "The new CEO is Tim Buckley."),
+        ("Soul won the Oscar in 2021, making it the 11th Pixar winner.", "Soul won the Oscar in 2021."),
+        ("According to the White House, vaccines come next week.", None),  # a leading phrase, not a claim
+        ("It won, and lost.", None),  # too short to stand alone
+        ("Trump met Xi Jinping in South Korea.", None),  # nothing tacked on
+    ],
+)
+def test_main_clause(sentence: str, clause: str | None) -> None:
+    assert main_clause(sentence) == clause
