@@ -4,7 +4,8 @@ A small model cites the wrong source, leaves markers out, or adds facts from its
 markers are treated as hints: every answer sentence is checked against the sources, lexically.
 The information a sentence adds beyond the question must be found in the source it cites (or, if
 that one does not hold it, in another source, which then becomes its citation); names and numbers
-must appear verbatim. A sentence no source backs is dropped. Cited sources are renumbered 1..m in
+must appear verbatim. A sentence no source backs is dropped, or cut to its main clause when only a
+clause tacked on after a comma is unbacked. Cited sources are renumbered 1..m in
 order of first mention, so the reader's list has no gaps.
 """
 
