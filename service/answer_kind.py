@@ -14,16 +14,15 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from service.evaluation.metrics import normalize_answer
+
 _AMOUNT_NOUNS = "revenue|price|cost|amount|number|population|magnitude|percentage|toll|salary|fine|budget|value|worth"
 _AMOUNT_QUESTION = re.compile(rf"\bhow (many|much)\b|\b(what|which)\b[^?]*\b({_AMOUNT_NOUNS})\b", re.IGNORECASE)
 _TIME_QUESTION = re.compile(r"^\W*when\b|\b(what|which) (year|date|month|day)\b|\bhow (soon|long)\b", re.IGNORECASE)
 
 _YEAR = re.compile(r"\b(1[89]|20)\d{2}s?\b")
-_NUMBER_WORDS = (
-    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?"
-    "|billions?|trillions?|half|few|several"
-)
-_AMOUNT = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
+# Number words ("six", "fifteen", "forty") become digits by the scorer's own normalisation; these are the rest.
+_QUANTITY_WORDS = re.compile(r"\b(dozens?|hundreds?|thousands?|millions?|billions?|trillions?|half|few|several)\b")
 _MONTHS = (
     "jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?|oct(ober)?|nov(ember)?"
     "|dec(ember)?"
@@ -53,7 +52,8 @@ def asked_kind(question: str) -> AnswerKind | None:
 def states_kind(answer: str, kind: AnswerKind | None) -> bool:
     """Whether the answer states something of that kind (always true for questions not checked)."""
     if kind is AnswerKind.AMOUNT:
-        return bool(_AMOUNT.search(_YEAR.sub(" ", answer)))
+        words = normalize_answer(_YEAR.sub(" ", answer).replace("-", " "))  # "forty-two": two number words
+        return any(ch.isdigit() for ch in words) or bool(_QUANTITY_WORDS.search(words))
     if kind is AnswerKind.TIME:
         return bool(_TIME.search(answer))
     return True

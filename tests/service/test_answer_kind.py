@@ -30,6 +30,9 @@ def test_asked_kind(question: str, kind: AnswerKind | None) -> None:
     [
         ("Joey Chestnut ate 63 hot dogs.", AnswerKind.AMOUNT, True),
         ("The detention was extended for six months.", AnswerKind.AMOUNT, True),
+        ("Fifteen people were arrested.", AnswerKind.AMOUNT, True),
+        ("Forty-two people were arrested.", AnswerKind.AMOUNT, True),
+        ("Hundreds of people were arrested.", AnswerKind.AMOUNT, True),
         ("Revenue reached $1.2 billion.", AnswerKind.AMOUNT, True),
         ("This quarter was more than double the same quarter in 2020.", AnswerKind.AMOUNT, False),  # a year only
         ("Tesla reported strong revenue.", AnswerKind.AMOUNT, False),
