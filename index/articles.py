@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _TITLE_FALLBACK_CHARS = 120
+_DATELINE = re.compile(r"^\S.*\s[—–-]{1,2}$")
+_DATELINE_MAX_WORDS = 8
 
 
 class ArticleFormatError(ValueError):
@@ -62,11 +64,20 @@ def _headline_key(title: str) -> str:
 
 
 def title_from_text(text: str) -> str:
-    """A title for an article that has none: its first line, cut at a word when long."""
-    first_line = text.strip().split("\n", 1)[0].strip()
+    """A title for an article that has none: its first line, cut at a word when long.
+
+    A dateline on a line of its own ("CNN —", "Washington, DC CNN —") is skipped for the line after
+    it: the title is prefixed to every chunk for search, and a dateline says nothing of the story."""
+    lines = [line.strip() for line in text.strip().split("\n") if line.strip()] or [""]
+    first_line = lines[1] if len(lines) > 1 and is_dateline(lines[0]) else lines[0]
     if len(first_line) <= _TITLE_FALLBACK_CHARS:
         return first_line
     return first_line[:_TITLE_FALLBACK_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def is_dateline(line: str) -> bool:
+    """A few words ending in a dash that open a news text: "CNN —", "LONDON (Reuters) -"."""
+    return bool(_DATELINE.match(line)) and len(line.split()) <= _DATELINE_MAX_WORDS
 
 
 def unstorable(value: str) -> str | None:
