@@ -26,6 +26,7 @@ from index.filters import ArticleFilter
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
 from service.acronyms import expand_acronyms
+from service.anchors import speaks_of_year
 from service.answer_kind import asked_kind, states_kind
 from service.citations import (
     CheckedSentence,
@@ -208,6 +209,8 @@ class CitewireQueryEngine(CustomQueryEngine):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
         if not states_kind(strip_markers(cited.text), asked_kind(question)):  # "how much?" with no amount
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
+        if not speaks_of_year(question, (_dated_text(relevant[src].article) for src in cited.cited)):
+            return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)  # about another year
         citations = [_citation(n, relevant[src], cited, question) for n, src in enumerate(cited.cited, start=1)]
         cited_articles = {c.passage.article.article.id: c.passage.article.article.text for c in citations}
         return Answer(
@@ -290,6 +293,12 @@ def _origin(stored: StoredArticle) -> str:
     if article.published_at:
         parts.append(article.published_at[:10])
     return ", ".join(parts)
+
+
+def _dated_text(stored: StoredArticle) -> str:
+    """An article's headline, publication date and text: where it may say which year it is about."""
+    article = stored.article
+    return " ".join((article.title or "", article.published_at or "", article.text))
 
 
 def _timings(retrieve_ms: float, generate_ms: float, started: float, verify_ms: float = 0.0) -> dict[str, float]:

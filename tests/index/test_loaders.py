@@ -165,7 +165,6 @@ def test_jsonl_missing_title_derived_from_text(tmp_path: Path) -> None:
     assert BODY.startswith(long.title[:-1])
 
 
-
 @pytest.mark.parametrize("dateline", ["CNN —", "Washington, DC CNN —", "LONDON (Reuters) -", "New York CNN Business —"])
 def test_missing_title_skips_a_dateline_line(tmp_path: Path, dateline: str) -> None:
     """A dateline says nothing of the story; the title (prefixed to every chunk for search) is the lede."""
@@ -174,6 +173,7 @@ def test_missing_title_skips_a_dateline_line(tmp_path: Path, dateline: str) -> N
     assert article.title == "Olivia Newton-John, the singer of Grease, died on Monday."
     alone = _load_one(_write_jsonl(tmp_path / "b.jsonl", {"url": URL, "text": f"{dateline} The story in one line."}))
     assert alone.title == f"{dateline} The story in one line."  # not a line of its own: kept whole
+
 
 def test_jsonl_bad_json_line_names_the_line(tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "feed.jsonl", {"id": "ok", "text": BODY}, '{"id": "broken", "text": ')

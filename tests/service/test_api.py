@@ -202,6 +202,16 @@ def test_an_answer_without_the_amount_asked_for_abstains(client: TestClient, api
     assert "25" in body["citations"][0]["quote"]
 
 
+def test_an_answer_from_an_article_of_another_year_abstains(client: TestClient, api: Api) -> None:
+    """The sentence is true to the seed (November 2025), but the question asks about 2019."""
+    api.llm.script("The Financial Times reviewed the memo [1].")
+    assert _ask(client, "Who reviewed the White House memo about Alibaba in 2019?")["abstained"] is True
+    api.llm.script("The Financial Times reviewed the memo [1].")
+    body = _ask(client, "Who reviewed the White House memo about Alibaba in 2025?")
+    assert body["abstained"] is False
+    assert "Financial Times" in body["citations"][0]["quote"]
+
+
 def test_unbacked_sentence_is_dropped_from_a_backed_answer(client: TestClient, api: Api) -> None:
     api.llm.script("FT reviewed the memo [1]. Alibaba's CEO is Jack Ma [1].")
     body = _ask(client, ANSWERABLE)

@@ -1,0 +1,32 @@
+"""Is the evidence about the year the question asks about?
+
+A question that names a year is anchored to it. Asked "Who won the World Cup Final in 2014?" with
+the 2014 snippets removed, the default model answered from a snippet about Spain's 2010 win ("The win
+gave Spain their first World Cup title [1]"), and asked for the 2014 runner-up it read "Netherlands"
+off a statistics table of the 2010 final. Each sentence was true to its snippet and named no year, so
+no name or number check could object: the snippet was about another year. So an answer to a question
+naming a year must cite at least one article that mentions one of those years (in its text, headline
+or publication date); otherwise Citewire abstains. One year of several is enough ("the 2021-2022
+season" is often written "2022"). A page that mentions the year only in passing (a review date) still
+passes: this catches evidence about another year, not every misreading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
+
+
+def question_years(question: str) -> set[str]:
+    """The years the question names ("2018", "1998"); decades ("the 2010s") do not count."""
+    return set(_YEAR.findall(question))
+
+
+def speaks_of_year(question: str, evidence: Iterable[str]) -> bool:
+    """Whether one of the evidence texts mentions a year the question names (true if it names none)."""
+    years = question_years(question)
+    if not years:
+        return True
+    return any(years & set(_YEAR.findall(text)) for text in evidence)
