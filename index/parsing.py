@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 # A prefixed line whose value starts like a date (a digit or an English month name); parse_date
 # decides whether it is one, so "Updated November figures" stays body text.
@@ -40,6 +41,8 @@ _BOILERPLATE = re.compile(
     r"|popular|top stories)\s*:?$",
     re.IGNORECASE,
 )
+# A date in a URL's path, as most news sites file their stories: /2022/06/16/, /2022-06-16-, /20220616/.
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)([/-]?)(0[1-9]|1[0-2]|[1-9])\2(0[1-9]|[12]\d|3[01]|[1-9])(?=[/_.-]|$)")
 _OUTLET = re.compile(r"^(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}$|^[A-Z0-9][A-Z0-9 &'-]{1,30}$")
 _MAX_HEADER_LINES = 5
 _SHORT_TAIL_WORDS = 12
@@ -65,6 +68,25 @@ def parse_date(value: str) -> str | None:
         try:
             return datetime.strptime(value, fmt).isoformat()
         except ValueError:
+            continue
+    return None
+
+
+def date_from_url(url: str | None) -> str | None:
+    """The day a news URL's path files the story under (``/2022/06/16/``), as ISO 8601 at midnight; else None.
+
+    Many scraped articles carry no date field while their URL has one; without it they would fall
+    outside date filters and the recency bonus. Only the path is read, so a query string is ignored."""
+    if not url:
+        return None
+    path = urlsplit(url).path
+    for match in _URL_DATE.finditer(path):
+        year, _, month, day = match.groups()
+        if not match.group(2) and (len(month) < 2 or len(day) < 2):
+            continue  # "/2022616/" is ambiguous without separators
+        try:
+            return datetime(int(year), int(month), int(day)).isoformat()  # the shape parse_date gives a day
+        except ValueError:  # 2022/02/30
             continue
     return None
 

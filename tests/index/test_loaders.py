@@ -17,6 +17,7 @@ from index.language import foreign_letters
 from index.loaders import (
     ArticleFormatError,
     article_from_record,
+    article_from_text,
     articles_from_bytes,
     collect_files,
     decode_text,
@@ -173,6 +174,18 @@ def test_missing_title_skips_a_dateline_line(tmp_path: Path, dateline: str) -> N
     assert article.title == "Olivia Newton-John, the singer of Grease, died on Monday."
     alone = _load_one(_write_jsonl(tmp_path / "b.jsonl", {"url": URL, "text": f"{dateline} The story in one line."}))
     assert alone.title == f"{dateline} The story in one line."  # not a line of its own: kept whole
+
+
+def test_an_undated_article_takes_the_date_its_url_files_it_under(tmp_path: Path) -> None:
+    """News URLs carry the day (/2022/06/16/); without it the article would escape date filters and recency."""
+    url = "https://www.cnn.com/2022/06/16/us/flood/index.html"
+    undated = _load_one(_write_jsonl(tmp_path / "a.jsonl", {"url": url, "text": BODY}))
+    assert undated.published_at == "2022-06-16T00:00:00"
+    dated = _load_one(_write_jsonl(tmp_path / "b.jsonl", {"url": url, "published_at": "2022-06-17", "text": BODY}))
+    assert dated.published_at == "2022-06-17T00:00:00"  # a date the record gives wins over the URL's
+    as_text = article_from_text(f"Flood warning\n\n{BODY}", url=url)
+    assert as_text.published_at == "2022-06-16T00:00:00"
+    assert _load_one(_write_jsonl(tmp_path / "c.jsonl", {"url": URL, "text": BODY})).published_at is None
 
 
 def test_jsonl_bad_json_line_names_the_line(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from index.language import detect_language
 from index.loaders import article_from_text
-from index.parsing import ParsedText, parse_date, parse_scraped_text, strip_boilerplate_tail
+from index.parsing import ParsedText, date_from_url, parse_date, parse_scraped_text, strip_boilerplate_tail
 
 RUSSIAN_LEAD = "Компания из КНР отрицает все обвинения."
 LAST_SENTENCE_END = "Chinese Huawei has already been blacklisted in the U.S., and similar risks remain for TikTok."
@@ -211,6 +211,37 @@ def test_parse_date_formats(value: str, expected: str) -> None:
 @pytest.mark.parametrize("value", ["", "garbage", "32.13.2025", "yesterday", "Business", "18.11"])
 def test_parse_date_garbage_is_none(value: str) -> None:
     assert parse_date(value) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.cnn.com/2022/04/12/us/five-things-april-12-trnd/index.html", "2022-04-12T00:00:00"),
+        ("https://www.usatoday.com/story/news/factcheck/2020/12/16/fact-check/3910790001/", "2020-12-16T00:00:00"),
+        ("https://example.com/world/2022-06-16-flood-warning", "2022-06-16T00:00:00"),
+        ("https://example.com/20220616/flood", "2022-06-16T00:00:00"),
+        ("https://example.com/2022/6/1/flood", "2022-06-01T00:00:00"),
+    ],
+)
+def test_date_from_url(url: str, expected: str) -> None:
+    assert date_from_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        "https://www.theweek.co.uk/news/world-news/961378/quiz-of-the-week-17-23-june",  # an id, not a date
+        "https://example.com/2022/02/30/flood",  # no such day
+        "https://example.com/2022/13/01/flood",
+        "https://example.com/flood?day=2022/01/01/",  # only the path counts
+        "https://example.com/story/3910790001/",
+        "https://example.com/2022616/flood",  # no separators and a one-digit month: ambiguous
+    ],
+)
+def test_date_from_url_without_a_date_is_none(url: str | None) -> None:
+    assert date_from_url(url) is None
 
 
 # -- language -------------------------------------------------------------------------------------

@@ -163,6 +163,33 @@ def test_a_filter_finds_the_right_article_the_unfiltered_search_ranks_lower(
     assert [c.node.metadata["article_id"] for c in found] == ["recall-5"]
 
 
+@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+def test_a_date_filter_finds_articles_dated_only_by_their_url(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, mode: RetrievalMode
+) -> None:
+    """Scraped feeds often give no date field; the URL's /YYYY/MM/DD/ still places the article in time."""
+    import json
+
+    from index.loaders import articles_from_bytes
+
+    lines = [
+        {"url": f"https://news.example/{day}/world/flood-{n}", "title": f"River floods town {n}", "text": text}
+        for n, (day, text) in enumerate(
+            [
+                ("2022/06/14", "The river burst its banks on Tuesday and 200 homes were flooded, officials said."),
+                ("2022/06/20", "The river rose again on Monday and 40 more homes were flooded, officials said."),
+            ]
+        )
+    ]
+    feed = "\n".join(json.dumps(line) for line in lines).encode()
+    articles = list(articles_from_bytes("feed.jsonl", feed))
+    assert [a.published_at for a in articles] == ["2022-06-14T00:00:00", "2022-06-20T00:00:00"]
+    store = _indexed(tmp_path_factory, embedder, f"url-dates-{mode}", articles)
+    where = ArticleFilter(published_after=date(2022, 6, 18))
+    found = _retriever(store, embedder, mode).retrieve("How many homes were flooded by the river?", 10, where)
+    assert {c.node.metadata["article_id"] for c in found} == {articles[1].id}
+
+
 def test_a_filter_nothing_matches_finds_nothing(store: ArticleStore, embedder: Embedder) -> None:
     where = ArticleFilter(source="nobody.example")
     assert _retriever(store, embedder, "hybrid").retrieve("recall", 10, where) == []
