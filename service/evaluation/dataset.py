@@ -8,8 +8,10 @@ unknown fields are ignored so richer datasets load unchanged. Errors name the fi
 
 from __future__ import annotations
 
+import calendar
 import json
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,7 +211,9 @@ def answer_bearing(
     for q in questions:
         if q.id not in held_out.expect_abstain:
             continue
-        answers = [f" {form} " for norm in map(normalize_answer, q.answers) if len(norm) >= 2 for form in _forms(norm)]
+        who = bool(_WHO.search(q.question))
+        forms = {form for raw in q.answers if len(norm := normalize_answer(raw)) >= 2 for form in _forms(raw, norm, who)}
+        answers = [f" {form} " for form in forms]
         for aid, _score in search.search(q.question, depth).top if answers else ():
             text = f" {normalize_answer(texts[aid])} "
             if any(answer in text for answer in answers):
@@ -217,7 +221,36 @@ def answer_bearing(
     return frozenset(found)
 
 
-def _forms(answer: str) -> set[str]:
-    """A normalised answer, and the same with its last word's demonym and plural forms."""
+def _forms(raw: str, answer: str, who: bool = False) -> set[str]:
+    """A normalised answer, the same with its last word's demonym and plural forms, a date's day
+    without its year ("nov 12" states "November 12 2020") and, answering ``who``, a surname ("Nadal")."""
     *first, last = answer.split()
-    return {" ".join([*first, form]) for word in name_forms(last) for form in (word, word + "s")}
+    forms = {" ".join([*first, form]) for word in name_forms(last) for form in (word, word + "s")}
+    return forms | _day_forms(answer) | (_surname(raw) if who else set())
+
+
+_MONTHS = {name.lower(): name[:3].lower() for name in calendar.month_name if name}
+_DAY_ANSWER = re.compile(r"^(?:(?P<month>[a-z]+) (?P<day>\d{1,2})|(?P<day2>\d{1,2}) (?P<month2>[a-z]+)) \d{4}$")
+_WHO = re.compile(r"\bwho(m|se)?\b", re.IGNORECASE)
+_PERSON = re.compile(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}$")
+
+
+def _day_forms(answer: str) -> set[str]:
+    """A "month day year" answer's day written the ways news prints it without the year."""
+    match = _DAY_ANSWER.match(answer)
+    if match is None:
+        return set()
+    month, day = match["month"] or match["month2"], match["day"] or match["day2"]
+    short = _MONTHS.get(month) or (month if month in _MONTHS.values() else None)
+    if short is None:
+        return set()
+    suffix = {"1": "st", "2": "nd", "3": "rd"}.get(day[-1], "th") if day not in ("11", "12", "13") else "th"
+    days = (day, day + suffix)
+    return {f"{m} {d}" for m in (month, short) for d in days} | {f"{d} {m}" for m in (month, short) for d in days}
+
+
+def _surname(raw: str) -> set[str]:
+    """A two- or three-word personal name's last word, when long enough not to be a common word."""
+    raw = raw.strip()
+    last = raw.split()[-1].split("-")[-1].lower() if _PERSON.match(raw) else ""
+    return {last} if len(last) >= 4 else set()

@@ -144,6 +144,25 @@ def test_answer_bearing_articles_are_other_copies_of_a_held_out_story() -> None:
     assert answer_bearing(articles, questions, held, depth=0) == set()
 
 
+def test_answer_bearing_finds_a_day_without_its_year_and_a_surname() -> None:
+    """RGB's held-out questions stayed answerable from snippets printing "Nov. 12" or just "Nadal"."""
+    questions = [
+        EvalQuestion("date", "When does season 17 of the drama premiere?", ["November 12 2020"], ["g1"]),
+        EvalQuestion("who", "Who finished 2019 as the year-end number one?", ["Rafael Nadal"], ["g2"]),
+        EvalQuestion("what", "What house did the president move into?", ["White House"], ["g3"]),
+    ]
+    held = Holdout(frozenset({"g1", "g2", "g3"}), frozenset({"date", "who", "what"}))
+    articles = [
+        ("abbreviated", "The drama returns for season 17 on Thursday, Nov. 12 at 9/8c."),
+        ("ordinal", "Season 17 of the drama will premiere on 12th November."),
+        ("other-day", "Season 17 of the drama will premiere on November 19."),
+        ("surname", "Nadal is the fifth player to finish the year as number one."),
+        ("other-name", "Djokovic finished 2019 as the year-end number two."),
+        ("house", "The president did not move into the house on the hill."),  # "what", not "who": no surname rule
+    ]
+    assert answer_bearing(articles, questions, held) == {"abbreviated", "ordinal", "surname"}
+
+
 @pytest.mark.parametrize(("name", "count"), [("realtimeqa", 196), ("rgb_en_fact", 100)])
 def test_the_shared_eval_sets_load(name: str, count: int) -> None:
     path = EVAL_DIR / name / "questions.jsonl"
