@@ -5,7 +5,7 @@ A sentence can be backed by its passage and about the question's subject, yet no
 what Tesla brought in during the same quarter in 2020 [1]", true to a passage that gives no figure.
 Questions of two kinds are easy to recognise and their answers easy to check (the "expected answer
 type" of classic question answering): amounts ("how many", "how much", "what was the revenue") need
-a number, and times ("when", "what year", "how soon") need a date or a time word. Other questions are
+a number, and times ("when", "what year", "what is the release date", "how soon") need a date or a time word. Other questions are
 not checked. A year is not an amount: "in 2020" does not say how much.
 """
 
@@ -18,7 +18,11 @@ from service.evaluation.metrics import normalize_answer
 
 _AMOUNT_NOUNS = "revenue|price|cost|amount|number|population|magnitude|percentage|toll|salary|fine|budget|value|worth"
 _AMOUNT_QUESTION = re.compile(rf"\bhow (many|much)\b|\b(what|which)\b[^?]*\b({_AMOUNT_NOUNS})\b", re.IGNORECASE)
-_TIME_QUESTION = re.compile(r"^\W*when\b|\b(what|which) (year|date|month|day)\b|\bhow (soon|long)\b", re.IGNORECASE)
+_TIME_QUESTION = re.compile(
+    r"^\W*when\b|\b(what|which) (year|date|month|day|time)\b|\bhow (soon|long)\b"
+    r"|\b(what|which)\b[^?]{0,40}\bdates?\b",  # "What is the release date of...?"
+    re.IGNORECASE,
+)
 
 _YEAR = re.compile(r"\b(1[89]|20)\d{2}s?\b")
 # Number words ("six", "fifteen", "forty") become digits by the scorer's own normalisation; these are the rest.

@@ -17,6 +17,9 @@ from service.answer_kind import AnswerKind, asked_kind, states_kind
         ("When was GPT-3 released?", AnswerKind.TIME),
         ("In what year was OpenAI founded?", AnswerKind.TIME),
         ("How soon could the vaccines be available?", AnswerKind.TIME),
+        ("What is the release date for Animal Crossing: New Horizons on Nintendo Switch?", AnswerKind.TIME),
+        ("What is the premiere date of The Walking Dead Season 11?", AnswerKind.TIME),
+        ("What did the minister say about the update?", None),  # "update" is not "date"
         ("Who won the 2021 US Open?", None),
         ("Which company did Kanye West say he would buy?", None),
     ],
