@@ -9,6 +9,11 @@ naming a year must cite at least one article that mentions one of those years (i
 or publication date); otherwise Citewire abstains. One year of several is enough ("the 2021-2022
 season" is often written "2022"). A page that mentions the year only in passing (a review date) still
 passes: this catches evidence about another year, not every misreading.
+
+The answer itself can give the other year away: asked who won the British Open in 2020 with the 2020
+snippets removed, the model wrote "Hinako Shibuno of Japan won the 2019 Women's British Open golf
+[1]", cited from a page that mentions 2020 elsewhere. An answer that names years, none of them one
+the question names, is about another year too (a season "2021-22" names both of its years).
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ import re
 from collections.abc import Iterable
 
 _YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
+_SEASON = re.compile(r"\b((?:1[89]|20)\d{2})\s*[-–/]\s*(\d{2}|(?:1[89]|20)\d{2})\b")  # "2021-22", "2021–2022"
 
 
 def question_years(question: str) -> set[str]:
     """The years the question names ("2018", "1998"); decades ("the 2010s") do not count."""
-    return set(_YEAR.findall(question))
+    years = set(_YEAR.findall(question))
+    for first, second in _SEASON.findall(question):
+        years.add(second if len(second) == 4 else first[:2] + second)
+    return years
 
 
 def speaks_of_year(question: str, evidence: Iterable[str]) -> bool:
@@ -30,3 +39,10 @@ def speaks_of_year(question: str, evidence: Iterable[str]) -> bool:
     if not years:
         return True
     return any(years & set(_YEAR.findall(text)) for text in evidence)
+
+
+def names_another_year(question: str, answer: str) -> bool:
+    """Whether the answer names years and none is one the question names (false if the question names none)."""
+    years = question_years(question)
+    said = set(_YEAR.findall(answer))
+    return bool(years) and bool(said) and not (years & said)

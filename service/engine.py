@@ -26,7 +26,7 @@ from index.filters import ArticleFilter
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
 from service.acronyms import expand_acronyms
-from service.anchors import speaks_of_year
+from service.anchors import names_another_year, speaks_of_year
 from service.answer_kind import asked_kind, states_kind
 from service.citations import (
     CheckedSentence,
@@ -211,6 +211,8 @@ class CitewireQueryEngine(CustomQueryEngine):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
         if not speaks_of_year(question, (_dated_text(relevant[src].article) for src in cited.cited)):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)  # about another year
+        if names_another_year(question, strip_markers(cited.text)):  # "the 2019 Open" asked of 2020
+            return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
         citations = [_citation(n, relevant[src], cited, question) for n, src in enumerate(cited.cited, start=1)]
         cited_articles = {c.passage.article.article.id: c.passage.article.article.text for c in citations}
         return Answer(
