@@ -11,6 +11,7 @@ order of first mention, so the reader's list has no gaps.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -62,6 +63,16 @@ _STEM = 5  # compare words by the first letters of their Snowball stem: "alleged
 # Endings that turn a place into its people or adjective: "Europe"/"European", "China"/"Chinese".
 _DEMONYM_ENDINGS = ("an", "ian", "n", "ese", "ish", "i")
 _ENGLISH = Stemmer.Stemmer("english")
+# Names news prints short as often as in full: "Dec 14" is "December 14", "The Walt Disney Co." the company.
+_SHORT_FORMS = {
+    **{month.lower(): {month[:3].lower()} for month in calendar.month_name if len(month) > 3},
+    "september": {"sep", "sept"},
+    "company": {"co"},
+    "corporation": {"corp"},
+    "incorporated": {"inc"},
+    "limited": {"ltd"},
+}
+_LONG_FORMS = {short: long for long, shorts in _SHORT_FORMS.items() for short in shorts}
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,9 @@ def _stem(word: str) -> str:
 def name_forms(name: str) -> set[str]:
     """A name and its demonym forms, either way round: a source saying "European regulators" backs
     "Europe will require...", and one saying "Europe" backs "the European plan"."""
-    forms = {name}
+    forms = {name} | _SHORT_FORMS.get(name, set())
+    if name in _LONG_FORMS:
+        forms.add(_LONG_FORMS[name])
     if _NUMBER.search(name) or len(name) < 4:
         return forms
     for ending in _DEMONYM_ENDINGS:

@@ -353,6 +353,33 @@ def test_a_demonym_does_not_excuse_another_place() -> None:
     assert cited.dropped == ["Germany will require a common charging port."]
 
 
+FOX_DEAL = "Dec 14, 2017 ... The Walt Disney Co. has set a $52.4 billion deal to acquire 20th Century Fox."
+
+
+@pytest.mark.parametrize(
+    ("answer", "source"),
+    [
+        ("The Walt Disney Company acquired 20th Century Fox on December 14, 2017 [1].", FOX_DEAL),
+        (  # and the other way round
+            "The Walt Disney Co. acquired 20th Century Fox on Dec 14, 2017 [1].",
+            "December 14, 2017: The Walt Disney Company has set a $52.4 billion deal to acquire 20th Century Fox.",
+        ),
+    ],
+)
+def test_a_short_form_backs_the_long_one(answer: str, source: str) -> None:
+    """News prints "Dec 14" and "Disney Co."; the model writes "December 14" and "Disney Company"."""
+    assert resolve_citations(answer, "Who acquired 20th Century Fox?", [source]).cited == [0]
+
+
+def test_a_short_form_does_not_excuse_another_month() -> None:
+    cited = resolve_citations(
+        "The Walt Disney Company acquired 20th Century Fox on November 14, 2017 [1].",
+        "Who acquired 20th Century Fox?",
+        [FOX_DEAL],
+    )
+    assert cited.cited == []
+
+
 def test_inflections_of_one_word_count_as_the_same_word() -> None:
     checker = SupportChecker("What happened?", ["Fiji's minister said climate change posed the biggest threat."])
     assert checker.coverage("Climate change poses the biggest threat, the minister says.", [0]) == 1.0
