@@ -5,8 +5,8 @@ A sentence can be backed by its passage and about the question's subject, yet no
 what Tesla brought in during the same quarter in 2020 [1]", true to a passage that gives no figure.
 Questions of two kinds are easy to recognise and their answers easy to check (the "expected answer
 type" of classic question answering): amounts ("how many", "how much", "what was the revenue") need
-a number, and times ("when", "what year", "what is the release date", "how soon") need a date or a time word. Other questions are
-not checked. A year is not an amount: "in 2020" does not say how much.
+a number, and times ("when", "what year", "what is the release date", "how soon") need a date or a
+time word. Other questions are not checked. A year is not an amount: "in 2020" does not say how much.
 """
 
 from __future__ import annotations

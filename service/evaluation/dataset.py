@@ -212,7 +212,8 @@ def answer_bearing(
         if q.id not in held_out.expect_abstain:
             continue
         who = bool(_WHO.search(q.question))
-        forms = {form for raw in q.answers if len(norm := normalize_answer(raw)) >= 2 for form in _forms(raw, norm, who)}
+        normalised = [(raw, norm) for raw in q.answers if len(norm := normalize_answer(raw)) >= 2]
+        forms = {form for raw, norm in normalised for form in _forms(raw, norm, who)}
         answers = [f" {form} " for form in forms]
         for aid, _score in search.search(q.question, depth).top if answers else ():
             text = f" {normalize_answer(texts[aid])} "
