@@ -123,7 +123,8 @@ def _stem(word: str) -> str:
 
 def name_forms(name: str) -> set[str]:
     """A name and its demonym forms, either way round: a source saying "European regulators" backs
-    "Europe will require...", and one saying "Europe" backs "the European plan"."""
+    "Europe will require...", and one saying "Europe" backs "the European plan"; and its short or
+    long form ("Dec"/"December", "Co"/"Company")."""
     forms = {name} | _SHORT_FORMS.get(name, set())
     if name in _LONG_FORMS:
         forms.add(_LONG_FORMS[name])

@@ -54,6 +54,7 @@ def test_a_year_inside_a_longer_number_does_not_count() -> None:
         ("Who won the British Open in 2020?", "Shane Lowry won it.", False),  # names no year: nothing to say
         ("Who won the British Open?", "Hinako Shibuno won the 2019 Women's British Open.", False),
         ("Who won the 2021-22 Premier League?", "Manchester City won the 2022 title.", False),
+        ("Who won the Premier League in 2020?", "Liverpool won the 2019-20 Premier League.", False),
     ],
 )
 def test_names_another_year(question: str, answer: str, another: bool) -> None:
