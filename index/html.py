@@ -13,7 +13,7 @@ from trafilatura.settings import Document
 
 from index.articles import Article, ArticleFormatError, derive_article_id, title_from_text
 from index.language import detect_language
-from index.parsing import date_from_url, parse_date, strip_boilerplate_tail
+from index.parsing import publication_date, strip_boilerplate_tail
 
 # trafilatura drops "ad-…" classes but can keep a plain class="ad" or "advertisement" block inside
 # the article: such blocks are pruned before extraction.
@@ -63,7 +63,7 @@ def article_from_html(html: str, *, article_id: str | None = None, url: str | No
         text=body,
         source=document.sitename or None,
         url=page_url,
-        published_at=(parse_date(document.date) if document.date else None) or date_from_url(page_url),
+        published_at=publication_date(document.date, page_url),
         author=document.author or None,
         lang=detect_language(body),
     )

@@ -15,7 +15,7 @@ from index.articles import Article, ArticleFormatError, derive_article_id, title
 from index.encoding import decode_text, sniff_html_charset
 from index.html import article_from_html
 from index.language import detect_language
-from index.parsing import date_from_url, parse_date, parse_scraped_text, strip_boilerplate_tail
+from index.parsing import parse_scraped_text, publication_date, strip_boilerplate_tail
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -48,7 +48,7 @@ def article_from_text(raw: str, *, article_id: str | None = None, url: str | Non
         text=parsed.body,
         source=parsed.source,
         url=url,
-        published_at=parsed.published_at or date_from_url(url),
+        published_at=publication_date(parsed.published_at, url),
         section=parsed.section,
         lang=detect_language(parsed.body),
     )
@@ -77,7 +77,7 @@ def article_from_record(record: dict[str, Any]) -> Article:
         text=text,
         source=record.get("source") or None,
         url=url,
-        published_at=(parse_date(raw_date) if raw_date else None) or date_from_url(url),
+        published_at=publication_date(raw_date, url),
         section=record.get("section") or None,
         author=(record.get("author") or "").strip() or None,
         lang=record.get("lang") or detect_language(text),

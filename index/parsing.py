@@ -81,14 +81,19 @@ def date_from_url(url: str | None) -> str | None:
         return None
     path = urlsplit(url).path
     for match in _URL_DATE.finditer(path):
-        year, _, month, day = match.groups()
-        if not match.group(2) and (len(month) < 2 or len(day) < 2):
+        year, separator, month, day = match.groups()
+        if not separator and (len(month) < 2 or len(day) < 2):
             continue  # "/2022616/" is ambiguous without separators
         try:
             return datetime(int(year), int(month), int(day)).isoformat()  # the shape parse_date gives a day
         except ValueError:  # 2022/02/30
             continue
     return None
+
+
+def publication_date(value: str | None, url: str | None) -> str | None:
+    """An article's date: the one it gives, parsed, else the day its URL files it under."""
+    return (parse_date(value) if value else None) or date_from_url(url)
 
 
 def _is_short_header(line: str) -> bool:
