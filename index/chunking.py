@@ -20,6 +20,10 @@ import nltk
 from nltk.tokenize.punkt import PunktSentenceTokenizer, PunktTokenizer
 
 _LINE = re.compile(r"[^\n]+")
+# Abbreviations Punkt's English model lacks: titles and months that never end a sentence...
+_EXTRA_ABBREVIATIONS = {"gov", "sgt", "dept", "approx", "mar", "apr", "jun", "jul"}
+# ...and those that end one unless a number follows ("No. 1", "Vol. 3"; but "Voters said no.").
+_BEFORE_NUMBER = re.compile(r"\b(?:no|nos|vol|fig|pp)\.$", re.IGNORECASE)
 
 
 def _load_sentence_splitter() -> PunktSentenceTokenizer:
@@ -31,9 +35,11 @@ def _load_sentence_splitter() -> PunktSentenceTokenizer:
     if bundled not in nltk.data.path:
         nltk.data.path.append(bundled)
     try:
-        return PunktTokenizer("english")
+        splitter: PunktSentenceTokenizer = PunktTokenizer("english")
     except LookupError:
-        return PunktSentenceTokenizer()
+        splitter = PunktSentenceTokenizer()
+    splitter._params.abbrev_types.update(_EXTRA_ABBREVIATIONS)
+    return splitter
 
 
 _punkt = _load_sentence_splitter()
@@ -71,9 +77,17 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for line in _LINE.finditer(text):
         base = line.start()
+        line_spans: list[tuple[int, int]] = []
         for start, end in _punkt.span_tokenize(line.group()):
-            if not _is_invisible(text[base + start : base + end]):
-                spans.append((base + start, base + end))
+            if (
+                line_spans
+                and _BEFORE_NUMBER.search(text[line_spans[-1][0] : line_spans[-1][1]])
+                and text[start + base].isdigit()
+            ):
+                line_spans[-1] = (line_spans[-1][0], base + end)  # "world No. 1" is one sentence
+            else:
+                line_spans.append((base + start, base + end))
+        spans.extend(span for span in line_spans if not _is_invisible(text[span[0] : span[1]]))
     return spans
 
 

@@ -14,14 +14,23 @@ The answer itself can give the other year away: asked who won the British Open i
 snippets removed, the model wrote "Hinako Shibuno of Japan won the 2019 Women's British Open golf
 [1]", cited from a page that mentions 2020 elsewhere. An answer that names years, none of them one
 the question names, is about another year too (a season "2021-22" names both of its years).
+
+Since such evidence can only end in an abstention, retrieval puts it last: among the passages found
+for a question naming a year, those whose article mentions the year are shown to the model first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 _YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
+# A year before a name is an edition of it: "the 2019 Women's British Open", "the 2010 World Cup".
+_EDITION = re.compile(r"\b((?:1[89]|20)\d{2})\s+((?:(?:[A-Z][\w'’.-]*|(?:wo)?men's)\s?){1,4})")
+_WORD = re.compile(r"[A-Za-z]{3,}")
 _SEASON = re.compile(r"\b((?:1[89]|20)\d{2})\s*[-–/]\s*(\d{2}|(?:1[89]|20)\d{2})\b")  # "2021-22", "2021–2022"
 
 
@@ -38,11 +47,41 @@ def speaks_of_year(question: str, evidence: Iterable[str]) -> bool:
     years = question_years(question)
     if not years:
         return True
-    return any(years & set(_YEAR.findall(text)) for text in evidence)
+    return any(_mentions(years, text) for text in evidence)
 
 
 def names_another_year(question: str, answer: str) -> bool:
-    """Whether the answer names years and none is one the question names (false if the question names none)."""
+    """Whether the answer is about another year than the question's (false if the question names none).
+
+    So it is when it names years and none is the question's, or when it names the question's event
+    with another year before it ("won the 2019 Women's British Open ... in 2020", asked of 2020)."""
     years = question_years(question)
+    if not years:
+        return False
     said = question_years(answer)  # a season "2019-20" in the answer names 2020 too
-    return bool(years) and bool(said) and not (years & said)
+    if said and not (years & said):
+        return True
+    asked = {word.lower() for word in _WORD.findall(question)}
+    return any(
+        year not in years and asked & {word.lower() for word in _WORD.findall(name)}
+        for year, name in _EDITION.findall(answer)
+    )
+
+
+def year_first(question: str, items: Iterable[_T], text_of: Callable[[_T], str]) -> list[_T]:
+    """``items`` in their order, those whose text mentions a year the question names moved ahead of the rest.
+
+    A stable partition, not a filter: a passage that never writes the year (a snippet saying only
+    "in PyeongChang") is still shown when there is room."""
+    items = list(items)
+    years = question_years(question)
+    if not years:
+        return items
+    anchored = [_mentions(years, text_of(item)) for item in items]
+    return [item for item, a in zip(items, anchored, strict=True) if a] + [
+        item for item, a in zip(items, anchored, strict=True) if not a
+    ]
+
+
+def _mentions(years: set[str], text: str) -> bool:
+    return bool(years & set(_YEAR.findall(text)))

@@ -82,6 +82,7 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         token_counter=components.embedder.counter,
         context_tokens=settings.context_tokens,
         context_sentences=settings.context_sentences,
+        years_first=settings.years_first,
     )
 
 

@@ -26,7 +26,7 @@ from index.filters import ArticleFilter
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
 from service.acronyms import expand_acronyms
-from service.anchors import names_another_year, speaks_of_year
+from service.anchors import names_another_year, speaks_of_year, year_first
 from service.answer_kind import asked_kind, states_kind
 from service.citations import (
     CheckedSentence,
@@ -115,6 +115,7 @@ class CitewireQueryEngine(CustomQueryEngine):
     token_counter: TokenCounter | None = None  # the embedder's; None: passages are not widened
     context_tokens: int = 640
     context_sentences: int = 1
+    years_first: bool = True  # a question naming a year sees the articles mentioning it first
 
     def custom_query(self, query_str: str) -> Response:
         answer = self.answer(query_str)
@@ -123,11 +124,15 @@ class CitewireQueryEngine(CustomQueryEngine):
     def find_passages(
         self, question: str, top_k: int | None = None, where: ArticleFilter | None = None
     ) -> list[Passage]:
-        """The top chunks of fully stored articles (only those ``where`` allows), by hybrid retrieval."""
+        """The top chunks of fully stored articles (only those ``where`` allows), by hybrid retrieval.
+
+        For a question naming a year, chunks of articles that mention it go first (service.anchors)."""
         k = top_k or self.top_k
         found = self.retriever.retrieve(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES), where)
         articles = self.store.get_many([c.node.metadata["article_id"] for c in found])
-        passages = (p for c in found if (p := _passage(c, articles)) is not None)
+        passages = [p for c in found if (p := _passage(c, articles)) is not None]
+        if self.years_first:
+            passages = year_first(question, passages, lambda p: _dated_text(p.article))
         return assemble(passages, k, self.max_passages_per_article)
 
     def answer(

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     recency_half_life_days: float = Field(
         7.0, gt=0.0, le=3650.0, description="The recency bonus halves per this many days."
     )
+    years_first: bool = Field(
+        True,
+        description="For a question naming a year, passages of articles that mention it go to the model "
+        "first (the others after them, room allowing): an answer must cite such an article anyway.",
+    )
     min_relevance: float | None = Field(
         None,
         ge=-1.0,

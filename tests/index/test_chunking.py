@@ -186,6 +186,19 @@ def test_sentence_spans_keep_lines_apart_and_know_abbreviations() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Barty is world No. 1 again. Nadal was No. 2.", ["Barty is world No. 1 again.", "Nadal was No. 2."]),
+        ("Voters said no. Biden won.", ["Voters said no.", "Biden won."]),  # no number: "no." ends it
+        ("It came out Apr. 20, 2018. Gov. Newsom spoke.", ["It came out Apr. 20, 2018.", "Gov. Newsom spoke."]),
+        ("See Vol. 3 of it.\nNo.\n1 here.", ["See Vol. 3 of it.", "No.", "1 here."]),  # lines stay apart
+    ],
+)
+def test_abbreviations_that_punkt_splits_on(text: str, sentences: list[str]) -> None:
+    assert [text[s:e] for s, e in sentence_spans(text)] == sentences
+
+
 # -- long sentences, overlap edge cases (regressions) --------------------------------------------
 
 _CYRILLIC_RUN_ON = " ".join(["экономическая политика правительства страны"] * 150)

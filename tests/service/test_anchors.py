@@ -8,7 +8,7 @@ import pytest
 
 from index.articles import Article
 from index.embedding import Embedder
-from service.anchors import names_another_year, question_years, speaks_of_year
+from service.anchors import names_another_year, question_years, speaks_of_year, year_first
 
 
 @pytest.mark.parametrize(
@@ -55,10 +55,21 @@ def test_a_year_inside_a_longer_number_does_not_count() -> None:
         ("Who won the British Open?", "Hinako Shibuno won the 2019 Women's British Open.", False),
         ("Who won the 2021-22 Premier League?", "Manchester City won the 2022 title.", False),
         ("Who won the Premier League in 2020?", "Liverpool won the 2019-20 Premier League.", False),
+        # the question's event with another year before it, though the answer also says "in 2020"
+        ("Who won the British Open in 2020?", "Hinako Shibuno won the 2019 Women's British Open in 2020.", True),
+        ("Which city hosted the olympic games in 2008?", "Beijing hosted the 2008 Summer Olympics.", False),
+        ("Who is the CEO of Apple in 2021?", "Tim Cook, CEO in 2021, spoke at the 2019 WWDC keynote.", False),
     ],
 )
 def test_names_another_year(question: str, answer: str, another: bool) -> None:
     assert names_another_year(question, answer) is another
+
+
+def test_year_first_moves_texts_naming_the_year_ahead_and_keeps_the_rest() -> None:
+    texts = ["Rybakina won the 2022 final.", "Kerber beat Serena Williams.", "Kerber won Wimbledon in 2018."]
+    assert year_first("Who won Wimbledon in 2018?", texts, str) == [texts[2], texts[0], texts[1]]
+    assert year_first("Who won Wimbledon?", texts, str) == texts  # no year named: order untouched
+    assert year_first("Who won in 2021-22?", ["It was 2022.", "It was 2020."], str) == ["It was 2022.", "It was 2020."]
 
 
 SHIBUNO = Article(
@@ -88,3 +99,33 @@ def test_an_answer_naming_another_year_abstains(tmp_path: Path, embedder: Embedd
     llm.script("Hinako Shibuno of Japan won the 2019 Women's British Open golf tournament [1].")
     kept = engine.answer("Who won the Women's British Open golf tournament in 2019?")
     assert not kept.abstained and "Shibuno" in kept.text
+
+
+WIMBLEDON = [
+    Article(
+        id=f"wimbledon-{year}",
+        title=f"Wimbledon women's singles final: {winner} wins the title",
+        text=f"{winner} beat {runner_up} in the {year} Wimbledon women's singles final on Centre Court. "
+        f"It was {winner}'s first Wimbledon title.",
+        source="Example Wire",
+    )
+    for year, winner, runner_up in [("2022", "Elena Rybakina", "Ons Jabeur"), ("2018", "Angelique Kerber", "Serena")]
+]
+
+
+@pytest.mark.parametrize("years_first", [True, False])
+def test_a_question_naming_a_year_sees_that_years_article_first(
+    tmp_path: Path, embedder: Embedder, years_first: bool
+) -> None:
+    """Real store, real retrievers: the 2022 report ranks first for the question; the 2018 one is shown first."""
+    from index.ingest import ChunkingPolicy, ingest_articles
+    from service.components import build_components, build_engine
+    from service.settings import Settings
+    from tests.service.fakes import ScriptedLLM
+
+    components = build_components(Settings(data_dir=tmp_path, years_first=years_first))
+    ingest_articles(WIMBLEDON, components.store, embedder, ChunkingPolicy(128, 32))
+    engine = build_engine(components, llm=ScriptedLLM())
+    question = "Which player won the Wimbledon women's singles final, Elena Rybakina's first title, in 2018?"
+    first = engine.find_passages(question, top_k=2)[0].article.article.id
+    assert first == ("wimbledon-2018" if years_first else "wimbledon-2022")
