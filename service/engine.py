@@ -122,17 +122,18 @@ class CitewireQueryEngine(CustomQueryEngine):
         return Response(response=answer.text, metadata={"answer": answer})
 
     def find_passages(
-        self, question: str, top_k: int | None = None, where: ArticleFilter | None = None
+        self, question: str, top_k: int | None = None, where: ArticleFilter | None = None, anchor: str | None = None
     ) -> list[Passage]:
         """The top chunks of fully stored articles (only those ``where`` allows), by hybrid retrieval.
 
-        For a question naming a year, chunks of articles that mention it go first (service.anchors)."""
+        For a question naming a year, chunks of articles that mention it go first (service.anchors);
+        ``anchor`` is the text whose years count, when ``question`` also carries options (default: it)."""
         k = top_k or self.top_k
         found = self.retriever.retrieve(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES), where)
         articles = self.store.get_many([c.node.metadata["article_id"] for c in found])
         passages = [p for c in found if (p := _passage(c, articles)) is not None]
         if self.years_first:
-            passages = year_first(question, passages, lambda p: _dated_text(p.article))
+            passages = year_first(anchor or question, passages, lambda p: _dated_text(p.article))
         return assemble(passages, k, self.max_passages_per_article)
 
     def answer(
@@ -166,7 +167,7 @@ class CitewireQueryEngine(CustomQueryEngine):
         all is judged with them."""
         started = time.perf_counter()
         asked = with_choices(question, choices)
-        retrieved = self.find_passages(asked, top_k, where)
+        retrieved = self.find_passages(asked, top_k, where, anchor=question)  # an option's year is no anchor
         retrieve_ms = (time.perf_counter() - started) * 1000
         # Gate on dense similarity first: a question unrelated to every article never reaches the model.
         relevant = [p for p in retrieved if p.relevant(self.min_relevance)]

@@ -61,7 +61,7 @@ class CitewireEvalEngine:
     def ask(self, question: str, choices: Sequence[str] = ()) -> EngineOutput:
         answer = self.engine.answer(question, self.top_k, choices=choices)
         response = to_query_response(answer)
-        ranking = self.engine.find_passages(with_choices(question, choices), self.rank_depth)
+        ranking = self.engine.find_passages(with_choices(question, choices), self.rank_depth, anchor=question)
         return EngineOutput(
             answer=response.answer,
             abstained=response.abstained,

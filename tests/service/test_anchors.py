@@ -129,3 +129,24 @@ def test_a_question_naming_a_year_sees_that_years_article_first(
     question = "Which player won the Wimbledon women's singles final, Elena Rybakina's first title, in 2018?"
     first = engine.find_passages(question, top_k=2)[0].article.article.id
     assert first == ("wimbledon-2018" if years_first else "wimbledon-2022")
+
+
+def test_a_year_among_the_options_is_no_anchor(tmp_path: Path, embedder: Embedder) -> None:
+    """The options go to retrieval with the question, but only the question's own years reorder it."""
+    from index.ingest import ChunkingPolicy, ingest_articles
+    from service.components import build_components, build_engine
+    from service.engine import with_choices
+    from service.settings import Settings
+    from tests.service.fakes import ScriptedLLM
+
+    components = build_components(Settings(data_dir=tmp_path))
+    ingest_articles(WIMBLEDON, components.store, embedder, ChunkingPolicy(128, 32))
+    engine = build_engine(components, llm=ScriptedLLM())
+    question = "Which player won the Wimbledon women's singles final, Elena Rybakina's first title?"
+    asked = with_choices(question, ["2018", "2019"])
+
+    def first(**kwargs: str) -> str:
+        return engine.find_passages(asked, top_k=2, **kwargs)[0].article.article.id
+
+    assert first(anchor=question) == "wimbledon-2022"  # as retrieved: the question names no year
+    assert first() == "wimbledon-2018"  # the options' years, had they counted
