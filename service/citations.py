@@ -29,6 +29,14 @@ _LABELLED_MARKER = re.compile(
     r"(?:\b(?:[Aa]ccording to (?:the )?|[Aa]s (?:stated|reported) in ))?"
     r"\(?\s*\bSources?\s*((?:\[[\d,;\s\-–]+\])+)\s*\)?,?"
 )
+# "..., as stated in [1].", "... the award from [1].": words that point at a marker, not at the news.
+_POINTING_AT_MARKER = re.compile(
+    r"[,;:]?\s*\b(?:(?:as\s+)?(?:stated|reported|mentioned|noted|shown|described)\s+in|according\s+to|see|from|in|by)"
+    r"\s+(?:the\s+)?(?=(?:\[[\d,;\s\-–]+\]\s*)+(?:[.!?]?\s*$|,))",
+    re.IGNORECASE,
+)
+# "Tour de France, [1]." or "According to [1], Biden..." without the marker and the words pointing at it
+_DANGLING_PUNCTUATION = re.compile(r"\s*[,;:]+\s*(?=[.!?]?$)|^\s*[,;:]+\s*")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d")
 _REFUSAL = re.compile(
@@ -306,7 +314,9 @@ def resolve_citations(
     checked: list[CheckedSentence] = []
     for raw in split_sentences(_LABELLED_MARKER.sub(r" \1", answer)):
         hinted = _markers(raw, len(sources))
-        text = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", raw)).strip()
+        text = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", _POINTING_AT_MARKER.sub(" ", raw))).strip()
+        text = _DANGLING_PUNCTUATION.sub("", text)
+        text = text[:1].upper() + text[1:]  # "In [2], the team won" -> "The team won'
         if not text or _is_meta(text):
             continue
         backing = _backed(text, hinted, checker, sources, judge)

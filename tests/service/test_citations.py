@@ -46,6 +46,20 @@ def test_correct_marker_is_kept() -> None:
     assert cited.dropped == []
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The Financial Times reviewed the document, as stated in [1].",
+        "The Financial Times reviewed the document from [1].",
+        "The Financial Times reviewed the document, [1].",
+        "According to [1], the Financial Times reviewed the document.",
+    ],
+)
+def test_words_pointing_at_the_marker_are_not_part_of_the_claim(answer: str) -> None:
+    cited = resolve_citations(answer, "Who reviewed the document?", SOURCES)
+    assert cited.text == "The Financial Times reviewed the document [1]."
+
+
 @pytest.mark.parametrize("marker", ["[9]", "[0]", "[4]"])
 def test_out_of_range_marker_is_removed_and_the_sentence_recited(marker: str) -> None:
     cited = resolve_citations(f"The Financial Times reviewed the document {marker}.", "Who reviewed it?", SOURCES)
