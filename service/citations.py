@@ -36,6 +36,12 @@ _POINTING_AT_MARKER = re.compile(
     re.IGNORECASE,
 )
 # "Tour de France, [1]." or "According to [1], Biden..." without the marker and the words pointing at it
+# "[1] and [2] state that Barty...": the sources as the sentence's subject.
+_MARKERS_SAY = re.compile(
+    r"^\s*(?:(?:both|sources?)\s+)?\[[\d,;\s\-–]+\](?:\s*(?:,|and)?\s*\[[\d,;\s\-–]+\])*\s+"
+    r"(?:both\s+)?(?:states?|says?|reports?|mentions?|shows?|confirms?|notes?|indicates?)\s+(?:that\s+)?",
+    re.IGNORECASE,
+)
 _DANGLING_PUNCTUATION = re.compile(r"\s*[,;:]+\s*(?=[.!?]?$)|^\s*[,;:]+\s*")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d")
@@ -314,7 +320,9 @@ def resolve_citations(
     checked: list[CheckedSentence] = []
     for raw in split_sentences(_LABELLED_MARKER.sub(r" \1", answer)):
         hinted = _markers(raw, len(sources))
-        text = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", _POINTING_AT_MARKER.sub(" ", raw))).strip()
+        text = re.sub(
+            r"\s+([.,;:!?])", r"\1", _MARKER.sub("", _POINTING_AT_MARKER.sub(" ", _MARKERS_SAY.sub(_keep_markers, raw)))
+        ).strip()
         text = _DANGLING_PUNCTUATION.sub("", text)
         text = text[:1].upper() + text[1:]  # "In [2], the team won" -> "The team won'
         if not text or _is_meta(text):
@@ -334,6 +342,11 @@ def resolve_citations(
         rendered.append(_with_markers(text, markers))
         checked.append(CheckedSentence(text=text, markers=markers, supported=True))
     return CitedAnswer(text=" ".join(rendered), cited=order, sentences=kept, checked=checked)
+
+
+def _keep_markers(match: re.Match[str]) -> str:
+    """The markers of a matched phrase without its words, so they still hint at the sentence's sources."""
+    return " ".join(m.group() for m in _MARKER.finditer(match.group())) + " "
 
 
 def _backed(

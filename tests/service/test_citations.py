@@ -60,6 +60,12 @@ def test_words_pointing_at_the_marker_are_not_part_of_the_claim(answer: str) -> 
     assert cited.text == "The Financial Times reviewed the document [1]."
 
 
+@pytest.mark.parametrize("opening", ["[1] and [2] state that", "[2], [1] report", "Sources [1] and [2] say that"])
+def test_sources_as_the_subject_are_not_part_of_the_claim(opening: str) -> None:
+    cited = resolve_citations(f"{opening} Donald Trump met Xi Jinping in South Korea.", "Who did Trump meet?", SOURCES)
+    assert cited.text == "Donald Trump met Xi Jinping in South Korea [1]."
+
+
 @pytest.mark.parametrize("marker", ["[9]", "[0]", "[4]"])
 def test_out_of_range_marker_is_removed_and_the_sentence_recited(marker: str) -> None:
     cited = resolve_citations(f"The Financial Times reviewed the document {marker}.", "Who reviewed it?", SOURCES)
