@@ -67,9 +67,18 @@ def best_f1(prediction: str, golds: Sequence[str]) -> float:
 
 
 def contains_answer(prediction: str, golds: Sequence[str]) -> bool:
-    """Whether some normalised gold answer occurs in the normalised prediction, on word boundaries."""
+    """Whether some normalised gold answer occurs in the normalised prediction, on word boundaries.
+
+    A two-word name counts in either order: "Liu Yifei" (family name first) is RGB's "Yifei Liu"."""
     pred = f" {normalize_answer(strip_markers(prediction))} "
-    return any(norm and f" {norm} " in pred for norm in map(normalize_answer, golds))
+    return any(f" {form} " in pred for norm in map(normalize_answer, golds) if norm for form in _name_orders(norm))
+
+
+def _name_orders(norm: str) -> tuple[str, ...]:
+    words = norm.split()
+    if len(words) == 2 and all(word.isalpha() for word in words):
+        return norm, f"{words[1]} {words[0]}"
+    return (norm,)
 
 
 def choose_option(prediction: str, choices: Sequence[str]) -> int | None:

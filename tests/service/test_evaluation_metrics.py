@@ -37,6 +37,12 @@ def test_number_words_compare_as_digits() -> None:
     assert contains_answer("Her detention was extended for six months [1].", ["6"])
     assert contains_answer("He won 12 titles.", ["Twelve"])
     assert not contains_answer("Someone won.", ["1"])  # "someone" is not a number word
+
+
+def test_a_two_word_name_counts_in_either_order() -> None:
+    assert contains_answer("Liu Yifei stars as Mulan [1].", ["Yifei Liu"])  # family name first
+    assert not contains_answer("Liu Wei stars as Mulan [1].", ["Yifei Liu"])
+    assert not contains_answer("It cost 2 million.", ["million 2"])  # only names of two words
     assert choose_option("Extended for six months [1].", ["3", "6", "9", "12"]) == 1
 
 
