@@ -22,6 +22,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index.chunking import sentence_spans
 from service.guard import is_directive
+from service.polarity import contradicts
 
 _MARKER = re.compile(r"\s*\[(\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*)\]")
 # "(Source [1])" or "Source [1]": models echo the prompt's label; keep only the marker.
@@ -352,8 +353,12 @@ def _keep_markers(match: re.Match[str]) -> str:
 def _backed(
     text: str, hinted: Sequence[int], checker: SupportChecker, sources: Sequence[str], judge: Judge | None
 ) -> list[int]:
-    """The sources backing the sentence, after the judge's word on them (none if it objects)."""
+    """The sources backing the sentence, after the judge's word on them (none if it objects).
+
+    A sentence whose sources have its winner lose is not backed, whatever the judge says (service.polarity)."""
     backing = checker.backing(text, hinted)
+    if backing and contradicts(text, [sources[s] for s in backing]):
+        return []
     if backing and judge is not None and not judge(text, [sources[s] for s in backing]):
         return []
     return backing

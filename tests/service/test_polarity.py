@@ -1,0 +1,37 @@
+"""Tests for service.polarity: a sentence whose sources have its winner lose is contradicted."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.citations import resolve_citations
+from service.polarity import contradicts
+
+ANDREESCU = (
+    "Sep 7, 2019 ... Serena Williams lost to Bianca Andreescu on Saturday in the 2019 U.S. Open women's singles final."
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "sources", "contradicted"),
+    [
+        ("Serena Williams won the women's singles U.S. Open in 2019.", [ANDREESCU], True),
+        ("Bianca Andreescu won the women's singles U.S. Open in 2019.", [ANDREESCU], False),
+        ("Nadal won the final.", ["Nadal, 33, lost the final in five sets."], True),
+        ("Nadal won in 2019.", ["Nadal lost in 2018 but Nadal won in 2019."], False),  # wins somewhere too
+        ("The Democrats won the election.", ["The Democrats lost the Senate."], False),  # lost something else
+        ("Spain won the World Cup Final in 2010.", ["Spain beat the Netherlands 1-0 in the final."], False),
+        ("France was defeated.", ["France lost the final."], False),  # the sentence claims no win
+    ],
+)
+def test_contradicts(sentence: str, sources: list[str], contradicted: bool) -> None:
+    assert contradicts(sentence, sources) is contradicted
+
+
+def test_a_winner_the_source_has_lose_is_not_cited() -> None:
+    """The README's example: every word is in the passage, the claim is its opposite."""
+    question = "Who won the women's singles U.S. Open in 2019?"
+    wrong = resolve_citations("Serena Williams won the women's singles U.S. Open in 2019 [1].", question, [ANDREESCU])
+    assert wrong.cited == [] and not wrong.checked[0].supported
+    right = resolve_citations("Bianca Andreescu won the women's singles U.S. Open in 2019 [1].", question, [ANDREESCU])
+    assert right.cited == [0]
