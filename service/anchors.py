@@ -7,7 +7,8 @@ off a statistics table of the 2010 final. Each sentence was true to its snippet 
 no name or number check could object: the snippet was about another year. So an answer to a question
 naming a year must cite at least one article that mentions one of those years (in its text, headline
 or publication date); otherwise Citewire abstains. One year of several is enough ("the 2021-2022
-season" is often written "2022"). A page that mentions the year only in passing (a review date) still
+season" is often written "2022"). A year after "since" does not count ("the youngest finalist since
+2018" on a page about 2022). A page that mentions the year only in passing (a review date) still
 passes: this catches evidence about another year, not every misreading.
 
 The answer itself can give the other year away: asked who won the British Open in 2020 with the 2020
@@ -31,6 +32,9 @@ _YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
 # A year before a name is an edition of it: "the 2019 Women's British Open", "the 2010 World Cup".
 _EDITION = re.compile(r"\b((?:1[89]|20)\d{2})\s+((?:(?:[A-Z][\w'’.-]*|(?:wo)?men's)\s?){1,4})")
 _WORD = re.compile(r"[A-Za-z]{3,}")
+# "the youngest finalist since 2018" is not about 2018: a page about 2022 said it, and the model answered
+# the 2018 question from it. Nor is "CEO since 2011" an answer about 2011.
+_SINCE_YEAR = re.compile(r"\b[Ss]ince\s+(?:1[89]|20)\d{2}\b")
 _SEASON = re.compile(r"\b((?:1[89]|20)\d{2})\s*[-–/]\s*(\d{2}|(?:1[89]|20)\d{2})\b")  # "2021-22", "2021–2022"
 
 
@@ -58,7 +62,7 @@ def names_another_year(question: str, answer: str) -> bool:
     years = question_years(question)
     if not years:
         return False
-    said = question_years(answer)  # a season "2019-20" in the answer names 2020 too
+    said = question_years(_SINCE_YEAR.sub(" ", answer))  # a season "2019-20" in the answer names 2020 too
     if said and not (years & said):
         return True
     asked = {word.lower() for word in _WORD.findall(question)}
@@ -84,4 +88,4 @@ def year_first(question: str, items: Iterable[_T], text_of: Callable[[_T], str])
 
 
 def _mentions(years: set[str], text: str) -> bool:
-    return bool(years & set(_YEAR.findall(text)))
+    return bool(years & set(_YEAR.findall(_SINCE_YEAR.sub(" ", text))))

@@ -33,6 +33,14 @@ def test_evidence_about_another_year_does_not_speak_of_it() -> None:
     assert speaks_of_year(question, ["Angelique Kerber won Wimbledon in 2018.", "Rybakina won in 2022."])
 
 
+def test_a_year_after_since_is_not_what_the_text_is_about() -> None:
+    question = "Who won the women's singles Wimbledon in 2018?"
+    page_2022 = "Jul 9, 2022 ... Elena Rybakina won the women's singles final ... the first since 2018 to ..."
+    assert not speaks_of_year(question, [page_2022])
+    assert year_first(question, [page_2022, "Kerber won in 2018."], str)[0] == "Kerber won in 2018."
+    assert not names_another_year("Who is the CEO of Apple in 2021?", "Tim Cook has been CEO of Apple since 2011.")
+
+
 def test_one_of_several_years_is_enough() -> None:
     assert speaks_of_year("Who won the 2021-2022 NBA title?", ["The Warriors won the 2022 NBA Finals."])
 
