@@ -36,13 +36,13 @@ _POINTING_AT_MARKER = re.compile(
     r"\s+(?:the\s+)?(?=(?:\[[\d,;\s\-–]+\]\s*)+(?:[.!?]?\s*$|,))",
     re.IGNORECASE,
 )
-# "Tour de France, [1]." or "According to [1], Biden..." without the marker and the words pointing at it
 # "[1] and [2] state that Barty...": the sources as the sentence's subject.
 _MARKERS_SAY = re.compile(
     r"^\s*(?:(?:both|sources?)\s+)?\[[\d,;\s\-–]+\](?:\s*(?:,|and)?\s*\[[\d,;\s\-–]+\])*\s+"
     r"(?:both\s+)?(?:states?|says?|reports?|mentions?|shows?|confirms?|notes?|indicates?)\s+(?:that\s+)?",
     re.IGNORECASE,
 )
+# "Tour de France, [1]." or "According to [1], Biden..." without the marker and the words pointing at it
 _DANGLING_PUNCTUATION = re.compile(r"\s*[,;:]+\s*(?=[.!?]?$)|^\s*[,;:]+\s*")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d")
@@ -325,7 +325,7 @@ def resolve_citations(
             r"\s+([.,;:!?])", r"\1", _MARKER.sub("", _POINTING_AT_MARKER.sub(" ", _MARKERS_SAY.sub(_keep_markers, raw)))
         ).strip()
         text = _DANGLING_PUNCTUATION.sub("", text)
-        text = text[:1].upper() + text[1:]  # "In [2], the team won" -> "The team won'
+        text = text[:1].upper() + text[1:]  # "In [2], the team won" -> "The team won"
         if not text or _is_meta(text):
             continue
         backing = _backed(text, hinted, checker, sources, judge)

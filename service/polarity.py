@@ -20,8 +20,6 @@ _WON = re.compile(rf"\b({_NAME})\s+(?:has\s+|had\s+)?(?:won|wins|claimed|clinche
 _AFTER_NAME = r"(?:\s*,[^,.]{0,40},)?\s+"  # "Serena Williams, 37, lost ..."
 _LOST = r"(?:has\s+|had\s+)?(?:lost|loses|fell|was\s+(?:defeated|beaten)|were\s+(?:defeated|beaten)|finished\s+second)"
 _WINS = r"(?:has\s+|had\s+)?(?:won|wins|beat|beats|defeated|defeats|claimed|clinched|captured)"
-
-
 _WORD = re.compile(r"[A-Za-z]{4,}")
 _REACH = 120  # characters after "X lost" that may name what was lost
 
