@@ -357,9 +357,8 @@ def _backed(
 
     A sentence whose sources have its winner lose is not backed, whatever the judge says (service.polarity)."""
     backing = checker.backing(text, hinted)
-    if backing and contradicts(text, [sources[s] for s in backing]):
-        return []
-    if backing and judge is not None and not judge(text, [sources[s] for s in backing]):
+    backers = [sources[s] for s in backing]
+    if backing and (contradicts(text, backers) or (judge is not None and not judge(text, backers))):
         return []
     return backing
 
