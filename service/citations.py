@@ -321,11 +321,7 @@ def resolve_citations(
     checked: list[CheckedSentence] = []
     for raw in split_sentences(_LABELLED_MARKER.sub(r" \1", answer)):
         hinted = _markers(raw, len(sources))
-        text = re.sub(
-            r"\s+([.,;:!?])", r"\1", _MARKER.sub("", _POINTING_AT_MARKER.sub(" ", _MARKERS_SAY.sub(_keep_markers, raw)))
-        ).strip()
-        text = _DANGLING_PUNCTUATION.sub("", text)
-        text = text[:1].upper() + text[1:]  # "In [2], the team won" -> "The team won"
+        text = _claim_text(raw)
         if not text or _is_meta(text):
             continue
         backing = _backed(text, hinted, checker, sources, judge)
@@ -343,6 +339,13 @@ def resolve_citations(
         rendered.append(_with_markers(text, markers))
         checked.append(CheckedSentence(text=text, markers=markers, supported=True))
     return CitedAnswer(text=" ".join(rendered), cited=order, sentences=kept, checked=checked)
+
+
+def _claim_text(raw: str) -> str:
+    """An answer sentence without its markers and the words that only point at them, as it is checked."""
+    words = _POINTING_AT_MARKER.sub(" ", _MARKERS_SAY.sub(_keep_markers, raw))
+    text = _DANGLING_PUNCTUATION.sub("", re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", words)).strip())
+    return text[:1].upper() + text[1:]  # "In [2], the team won" -> "The team won"
 
 
 def _keep_markers(match: re.Match[str]) -> str:
