@@ -106,13 +106,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     speed: dict[str, dict[str, Any]] = {}
     built: dict[str, Components] = {}
     encoded: dict[str, tuple[list[str], np.ndarray]] = {}
+    stored_as: dict[str, dict[str, str]] = {}  # per store: an article kept under its twin's id -> that id
     for name in args.embedders:
         torch.set_num_threads(torch_threads)
         components = build_components(settings_with(work_dir / name, embed_model=name))
         built[name] = components
         encode, chunks, vectors = _encode_rate(components.embedder, corpus, components.settings.chunk_tokens)
         encoded[name] = (chunks, vectors)
-        ingest = _index(components, corpus)
+        ingest, stored_as[name] = _index(components, corpus)
         configure_for_serving()
         speed[name] = {**encode, "index_chunks_per_s": ingest["chunks_per_s"], "ingest": ingest}
         speed[name]["query_embed_ms"] = _query_embed_ms(components.embedder, questions)
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 retriever.retrieve("warm-up question about the news", DEPTH)
                 for lang, asked in question_sets.items():
                     label = f"{name} {mode} ({lang})" + ("" if store_name == name else f" over the {store_name} store")
-                    scores = score_retriever(retriever, asked, label, holder.store)
+                    scores = score_retriever(retriever, asked, label, holder.store, stored_as[store_name])
                     payload[label] = {**scores, "ingest": ingest, "store": store_name}
                     metrics = [scores["hit@1"], scores["hit@5"], scores["mrr@10"], *scores["latency"]]
                     base_label = f"{args.embedders[0]} {mode} ({lang})"
@@ -265,8 +266,9 @@ def _ratio(value: float | None, base: float | None) -> float | None:
     return round(value / base, 2) if value and base else None
 
 
-def _index(components: Components, corpus: Path) -> dict[str, Any]:
-    """Index the corpus (skipped when the store already holds it); chunks per second of the first run."""
+def _index(components: Components, corpus: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Index the corpus (skipped when the store already holds it): chunks per second of the first run,
+    and which articles are stored under a twin's id (the same text, kept once)."""
     timing_file = components.settings.data_dir / "ingest.json"
     articles = list(load_file(corpus))
     with measure() as took:
@@ -280,7 +282,8 @@ def _index(components: Components, corpus: Path) -> dict[str, Any]:
         timing["chunks_per_s"] = round(report.chunks_written / took.wall_s, 1) if took.wall_s else None
         timing["others_cores"] = round(took.others_cores, 2) if took.others_cores is not None else None
         timing_file.write_text(json.dumps(timing))
-    return dict(json.loads(timing_file.read_text())) if timing_file.is_file() else {"chunks_per_s": None}
+    timings = dict(json.loads(timing_file.read_text())) if timing_file.is_file() else {"chunks_per_s": None}
+    return timings, report.duplicate_of
 
 
 def _translated(questions: Sequence[EvalQuestion], lang: str, work_dir: Path) -> list[EvalQuestion]:

@@ -135,13 +135,16 @@ def run_stock(
     import chromadb
     from llama_index.core import Document, StorageContext, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.core.schema import TransformComponent
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     documents = [
         Document(text=a.text, metadata={"title": a.title, "source": a.source or "", "article_id": a.id})
         for a in articles
     ]
-    transformations = [SentenceSplitter(chunk_size=chunking[0], chunk_overlap=chunking[1])] if chunking else None
+    transformations: list[TransformComponent] | None = (
+        [SentenceSplitter(chunk_size=chunking[0], chunk_overlap=chunking[1])] if chunking else None
+    )
     collection = chromadb.PersistentClient(path=str(chroma_dir)).get_or_create_collection("stock")
     storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
     label = "stock" if chunking is None else "stock, sized"

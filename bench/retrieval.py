@@ -21,6 +21,7 @@ URL dates must be re-ingested (changed articles are replaced) for this row to be
     python -m bench.retrieval                       # all 196 questions, ~13 min to index on first run
     python -m bench.retrieval --limit 50 --sparse-weights 0.5,1,2
     python -m bench.retrieval --with-choices        # every row again, multiple-choice options appended
+    python -m bench.retrieval --as-of               # every row again, each question asked as of its day
 
 The store is kept in ``--data-dir`` (default ~/.cache/citewire/bench/realtimeqa) and re-used: a second
 run finds every article unchanged and goes straight to the queries.
@@ -46,6 +47,7 @@ from bench.common import (
     summarize,
     write_results,
 )
+from index.filters import ArticleFilter
 from index.ingest import ingest_articles
 from index.loaders import load_file
 from index.store import ArticleStore
@@ -73,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--with-choices",
         action="store_true",
         help="also ask every multiple-choice question with its options appended, as `citewire eval --with-choices`",
+    )
+    parser.add_argument(
+        "--as-of",
+        action="store_true",
+        help="also ask every question as of its question_date (nothing later; recency counts back from it)",
     )
     args = parser.parse_args(argv)
     if not (args.eval_dir / "articles.jsonl").is_file():
@@ -109,12 +116,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     defaults = FusionWeights.from_settings(settings)
     configs.append(("hybrid + recency (defaults)", "hybrid", defaults))
     rows, payload = [], {}
-    forms = [False, True] if args.with_choices else [False]
-    for (label, mode, weights), ask_choices in [(c, f) for f in forms for c in configs]:
-        label = f"{label}, with choices" if ask_choices else label
+    forms = [
+        (c, d)
+        for d in ([False, True] if args.as_of else [False])
+        for c in ([False, True] if args.with_choices else [False])
+    ]
+    for (label, mode, weights), (ask_choices, dated) in [(c, f) for f in forms for c in configs]:
+        label += ", with choices" if ask_choices else ""
+        label += ", as of its day" if dated else ""
         retriever = HybridRetriever(components.index, components.store, components.embedder.model, mode, weights)
         retriever.retrieve("warm-up question about the news", DEPTH)
-        scores = score_retriever(retriever, questions, label, components.store, report.duplicate_of, ask_choices)
+        scores = score_retriever(retriever, questions, label, components.store, report.duplicate_of, ask_choices, dated)
         metrics = ("hit@1", "hit@5", "hit@10", "mrr@10", "answer@5")
         rows.append([label, *(scores[m] for m in metrics), *scores["latency"]])
         payload[label] = scores
@@ -148,16 +160,18 @@ def score_retriever(
     store: ArticleStore,
     stored_as: dict[str, str],
     ask_choices: bool = False,
+    dated: bool = False,
 ) -> dict[str, Any]:
     """``stored_as`` maps an article stored under another id (the same text, kept once) to that id:
-    finding the twin is finding the gold article."""
+    finding the twin is finding the gold article. ``dated``: ask as of the question's day, if it has one."""
     hits: dict[int, list[bool]] = {1: [], 5: [], 10: []}
     answer_hits: list[bool] = []
     rr: list[float] = []
     latency: list[float] = []
     for q in tqdm(questions, desc=label, unit="q"):
         started = time.perf_counter()
-        found = retriever.retrieve(with_choices(q.question, q.choices or () if ask_choices else ()), DEPTH)
+        where = ArticleFilter(as_of=q.as_of) if dated and q.as_of else None
+        found = retriever.retrieve(with_choices(q.question, q.choices or () if ask_choices else ()), DEPTH, where)
         latency.append((time.perf_counter() - started) * 1000)
         ranked = ranked_articles(c.node.metadata["article_id"] for c in found)
         gold = [stored_as.get(g, g) for g in q.gold_article_ids]

@@ -3,8 +3,11 @@
 One filter object serves both retrievers, so both search the same subset (not a filter applied to
 results afterwards, which would come back short): for Chroma it becomes LlamaIndex metadata filters on
 the chunk metadata; for BM25 a per-chunk mask. Dates compare by day; Chroma only orders numbers, so
-every chunk also stores its article's publication day as an integer (``published_day``).
-An article without a known date never matches a date bound.
+every chunk also stores its article's publication day as an integer (``published_day``), and an
+article without a known date stores ``UNDATED_DAY``, below every real day.
+
+An article without a known date never matches a date range (``published_after``/``published_before``),
+but it does match ``as_of``, the day a question is asked: nothing shows that it came later.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
+
+UNDATED_DAY = 0  # day ordinals start at 1 (0001-01-01)
 
 
 def published_day(published_at: str | None) -> int | None:
@@ -25,16 +30,25 @@ def published_day(published_at: str | None) -> int | None:
         return None
 
 
+def stored_day(published_at: str | None) -> int:
+    """The ``published_day`` a chunk stores: its article's day, or ``UNDATED_DAY``."""
+    day = published_day(published_at)
+    return UNDATED_DAY if day is None else day
+
+
 @dataclass(frozen=True)
 class ArticleFilter:
     source: str | None = None
     published_after: date | None = None  # inclusive
     published_before: date | None = None  # inclusive
     article_ids: frozenset[str] | None = None
+    as_of: date | None = None  # the day the question is asked: nothing published later (undated articles stay)
 
     def __post_init__(self) -> None:
         if self.published_after and self.published_before and self.published_after > self.published_before:
             raise ValueError("published_after must not be later than published_before")
+        if self.published_after and self.as_of and self.published_after > self.as_of:
+            raise ValueError("published_after must not be later than as_of")
         if self.article_ids is not None and not self.article_ids:
             raise ValueError("article_ids must not be empty (leave it out to search every article)")
 
@@ -56,6 +70,11 @@ class ArticleFilter:
         if self.published_before is not None:
             day = self.published_before.toordinal()
             parts.append(MetadataFilter(key="published_day", value=day, operator=FilterOperator.LTE))
+            if self.published_after is None:  # an undated article's UNDATED_DAY is below every bound
+                parts.append(MetadataFilter(key="published_day", value=UNDATED_DAY, operator=FilterOperator.GT))
+        if self.as_of is not None:
+            day = self.as_of.toordinal()
+            parts.append(MetadataFilter(key="published_day", value=day, operator=FilterOperator.LTE))
         return MetadataFilters(filters=parts, condition=FilterCondition.AND) if parts else None
 
     def matches(self, article_id: str, source: str | None, published_at: str | None) -> bool:
@@ -64,9 +83,11 @@ class ArticleFilter:
             return False
         if self.source is not None and source != self.source:
             return False
+        day = published_day(published_at)
+        if self.as_of is not None and day is not None and day > self.as_of.toordinal():
+            return False
         if self.published_after is None and self.published_before is None:
             return True
-        day = published_day(published_at)
         if day is None:
             return False
         if self.published_after is not None and day < self.published_after.toordinal():

@@ -45,7 +45,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from index.articles import Article, chunk_search_text
 from index.chunking import Chunk
 from index.errors import SetupError
-from index.filters import published_day
+from index.filters import UNDATED_DAY, stored_day
 from index.sparse import SparseDoc, SparseIndex, tokenize
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class StoredArticle:
 
 _EMBEDDER_KEY = "citewire_embedder"
 _GENERATION_KEY = "citewire_generation"
+_UNDATED_KEY = "citewire_undated_day"  # set once every undated chunk carries published_day = UNDATED_DAY
 
 
 @dataclass(frozen=True)
@@ -162,12 +163,15 @@ class ArticleStore:
         self._checked_at = float("-inf")
         # embedding_function=None: Chroma's default one would try to download an ONNX model.
         space = {"hnsw:space": "cosine"}
+        created: dict[str, Any] = {**space, _UNDATED_KEY: UNDATED_DAY}  # a new collection needs no backfill
         self.chunks: Collection = client.get_or_create_collection(
             f"{collection}_chunks",
             embedding_function=None,
-            metadata={**space, _EMBEDDER_KEY: embedder} if embedder else space,
+            metadata={**created, _EMBEDDER_KEY: embedder} if embedder else created,
         )
         _check_embedder(self.chunks, embedder)
+        if _UNDATED_KEY not in (self.chunks.metadata or {}):
+            self._date_undated_chunks()
         self.articles: Collection = client.get_or_create_collection(
             f"{collection}_articles", embedding_function=None, metadata=space
         )
@@ -243,16 +247,30 @@ class ArticleStore:
         """Read afresh: a ``Collection`` keeps the metadata it was fetched with."""
         return dict(self._client.get_collection(self.chunks.name, embedding_function=None).metadata or {})
 
+    def _date_undated_chunks(self) -> None:
+        """Give chunks written before ``UNDATED_DAY`` existed that day, once, so ``as_of`` keeps them."""
+        offset = 0
+        while (got := self.chunks.get(include=["metadatas"], limit=_SCAN_BATCH, offset=offset))["ids"]:
+            metas = [dict(m or {}) for m in got["metadatas"] or []]
+            undated = [cid for cid, m in zip(got["ids"], metas, strict=True) if "published_day" not in m]
+            if undated:  # Chroma merges the new key into each chunk's metadata
+                self.chunks.update(ids=undated, metadatas=[{"published_day": UNDATED_DAY}] * len(undated))
+            offset += len(got["ids"])
+        self._set_chunk_metadata(_UNDATED_KEY, UNDATED_DAY)
+
+    def _set_chunk_metadata(self, key: str, value: str | int) -> None:
+        current = self._chunk_metadata()
+        # Chroma refuses any metadata naming the distance, even unchanged (it lives in the configuration).
+        kept = {k: v for k, v in current.items() if not k.startswith("hnsw:")}
+        self.chunks.modify(metadata={**kept, key: value})
+
     def _bump_generation(self) -> None:
         """Tell other processes the store changed: the last step of every write and delete.
 
         Only a shared store has other processes to tell: embedded, it would cost two Chroma calls a write."""
         if not self._shared:
             return
-        current = self._chunk_metadata()
-        # Chroma refuses any metadata naming the distance, even unchanged (it lives in the configuration).
-        kept = {k: v for k, v in current.items() if not k.startswith("hnsw:")}
-        self.chunks.modify(metadata={**kept, _GENERATION_KEY: uuid.uuid4().hex})
+        self._set_chunk_metadata(_GENERATION_KEY, uuid.uuid4().hex)
 
     def sweep_uncommitted(self) -> int:
         """Delete chunks whose article record is absent or names another version; how many went."""
@@ -431,9 +449,7 @@ def _node(article: Article, version: str, chunk: Chunk, embedding: Sequence[floa
         "title": article.title,
     }
     metadata.update({k: getattr(article, k) for k in ("source", "published_at", "lang") if getattr(article, k)})
-    day = published_day(article.published_at)
-    if day is not None:
-        metadata["published_day"] = day  # Chroma compares numbers only: date filters use this
+    metadata["published_day"] = stored_day(article.published_at)  # Chroma compares numbers only: date filters
     node = TextNode(
         id_=chunk_id(article.id, version, chunk.index),
         text=chunk.text,

@@ -22,8 +22,14 @@ class QueryFilters(BaseModel):
     published_after: str | None = Field(None, pattern=_ISO_DAY, description="YYYY-MM-DD, inclusive.")
     published_before: str | None = Field(None, pattern=_ISO_DAY, description="YYYY-MM-DD, inclusive.")
     article_ids: list[str] | None = Field(None, min_length=1, max_length=1000, description="Only these articles.")
+    as_of: str | None = Field(
+        None,
+        pattern=_ISO_DAY,
+        description="YYYY-MM-DD: the day the question is asked. Articles published later are left out (undated "
+        "ones stay), and 'latest' / 'this week' count back from this day instead of from the newest article.",
+    )
 
-    @field_validator("published_after", "published_before")
+    @field_validator("published_after", "published_before", "as_of")
     @classmethod
     def _real_day(cls, value: str | None) -> str | None:
         if value is not None:
@@ -45,6 +51,8 @@ class QueryFilters(BaseModel):
     def _ordered_dates(self) -> QueryFilters:
         if self.published_after and self.published_before and self.published_after > self.published_before:
             raise ValueError("published_after must not be later than published_before")
+        if self.published_after and self.as_of and self.published_after > self.as_of:
+            raise ValueError("published_after must not be later than as_of")
         return self
 
     def to_filter(self) -> ArticleFilter:
@@ -53,6 +61,7 @@ class QueryFilters(BaseModel):
             published_after=date.fromisoformat(self.published_after) if self.published_after else None,
             published_before=date.fromisoformat(self.published_before) if self.published_before else None,
             article_ids=frozenset(self.article_ids) if self.article_ids is not None else None,
+            as_of=date.fromisoformat(self.as_of) if self.as_of else None,
         )
 
 
@@ -322,6 +331,9 @@ class EvalRequest(BaseModel):
     engine: Literal["citewire", "baseline"] = "citewire"
     top_k: int | None = Field(None, ge=1, le=20)
     with_choices: bool = Field(False, description="Append multiple-choice options to each question.")
+    question_dates: bool = Field(
+        True, description="Ask each question as of its question_date, if it has one (see filters.as_of)."
+    )
 
 
 class EvalJob(BaseModel):

@@ -60,7 +60,11 @@ def list_articles(
     """Indexed articles, newest first, a page at a time; filters as on /v1/query."""
     try:
         where = QueryFilters(
-            source=source, published_after=published_after, published_before=published_before, article_ids=None
+            source=source,
+            published_after=published_after,
+            published_before=published_before,
+            article_ids=None,
+            as_of=None,
         ).to_filter()
     except ValidationError as exc:
         errors = [{"type": e["type"], "loc": ["query", *map(str, e["loc"])], "msg": e["msg"]} for e in exc.errors()]

@@ -228,7 +228,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _filter_from_args(args: argparse.Namespace) -> ArticleFilter | None:
-    """The --source/--after/--before/--article-id options, validated like the API's ``filters``."""
+    """The --source/--after/--before/--article-id/--as-of options, validated like the API's ``filters``."""
     from service.api_models import QueryFilters
 
     values = {
@@ -236,6 +236,7 @@ def _filter_from_args(args: argparse.Namespace) -> ArticleFilter | None:
         "published_after": args.after,
         "published_before": args.before,
         "article_ids": getattr(args, "article_id", None),
+        "as_of": getattr(args, "as_of", None),
     }
     if all(v is None for v in values.values()):
         return None
@@ -382,6 +383,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                     finished,
                     expect_abstain=expect,
                     include_choices=args.with_choices,
+                    question_dates=not args.ignore_question_dates,
                     engine=built[name],
                 )
     summaries = {name: summarise(rs) for name, rs in results.items()}
@@ -393,6 +395,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         if args.holdout_gold
         else "none",
         "choices in question": "yes" if args.with_choices else "no",
+        "question dates": "ignored" if args.ignore_question_dates else "as-of day of each dated question",
         "llm": f"{settings.llm_backend}: {settings.llm_model}",
         "embedder": settings.embed_model,
         "top_k": settings.top_k,
@@ -439,6 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--after", metavar="YYYY-MM-DD", help="only articles published on or after this day")
     p.add_argument("--before", metavar="YYYY-MM-DD", help="only articles published on or before this day")
     p.add_argument("--article-id", action="append", help="only this article (repeat for several)")
+    p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="the day the question is asked: nothing published later, and 'latest' counts back from it",
+    )
     p.add_argument("--choice", action="append", help="an option of a multiple-choice question (repeat for each)")
     p.set_defaults(func=_cmd_ask)
 
@@ -478,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the hold-out draw (default 0)")
     p.add_argument("--top-k", type=int, help="passages given to the model")
     p.add_argument("--with-choices", action="store_true", help="append multiple-choice options to the question")
+    p.add_argument(
+        "--ignore-question-dates",
+        action="store_true",
+        help="do not ask a question as of its question_date (by default nothing published later is searched)",
+    )
     p.add_argument("--out", required=True, help="results .jsonl, one object per question and engine")
     p.add_argument("--report", required=True, help="HTML report to write")
     p.add_argument("--base-url", help="link citations in the report to a running server's passage lookup")

@@ -122,7 +122,8 @@ class HybridRetriever:
         w = self.weights
         scores = fused_scores(rankings, len(pool), k=w.k, weights=[w.sparse, w.dense])
         if w.recency > 0 and wants_recent(question):
-            bonus = recency_bonus([c.node.metadata.get("published_at") for c in pool], w.half_life_days)
+            today = where.as_of.toordinal() if where is not None and where.as_of is not None else None
+            bonus = recency_bonus([c.node.metadata.get("published_at") for c in pool], w.half_life_days, today)
             scores = [s + w.recency * b / (w.k + 1) for s, b in zip(scores, bonus, strict=True)]
         # BM25 first: on a tie, exact words (names, numbers) are the sharper evidence in news.
         return [pool[i] for i in order_by(scores, rankings[0])]
@@ -164,13 +165,14 @@ def reciprocal_rank_fusion(
     return order_by(fused_scores(rankings, n, k, weights), rankings[0] if rankings else ())
 
 
-def recency_bonus(published: Sequence[str | None], half_life_days: float) -> list[float]:
-    """1.0 for the newest dated item, halving every ``half_life_days`` older; 0.0 without a date.
+def recency_bonus(published: Sequence[str | None], half_life_days: float, today: int | None = None) -> list[float]:
+    """1.0 for an item of ``today`` (a day ordinal), halving every ``half_life_days`` older; 0.0 without a date.
 
-    Ages count from the newest candidate, not from today: an archive's "latest" is its newest story."""
+    Without ``today`` (the question's as-of day), ages count from the newest candidate, not from the
+    clock: an archive's "latest" is its newest story."""
     days = [published_day(p) for p in published]
     known = [d for d in days if d is not None]
     if not known:
         return [0.0] * len(days)
-    newest = max(known)
-    return [0.0 if d is None else 0.5 ** ((newest - d) / half_life_days) for d in days]
+    newest = today if today is not None else max(known)
+    return [0.0 if d is None else 0.5 ** (max(newest - d, 0) / half_life_days) for d in days]

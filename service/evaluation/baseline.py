@@ -7,8 +7,10 @@ of the articles Citewire has stored, embedded with the *same* embedding model, a
 ``CitationQueryEngine.from_args(index, llm=..., similarity_top_k=...)`` with its own prompt and
 512-token citation chunks. No relevance gate, no verification, no re-ranking.
 
-Article id and title ride along as metadata but are excluded from what is embedded and what the
-LLM sees, so the comparison is about the text, as Citewire's chunks are.
+Article id, title and publication day ride along as metadata but are excluded from what is embedded
+and what the LLM sees, so the comparison is about the text, as Citewire's chunks are. A question
+with an as-of day gets the same restriction as Citewire (nothing published later, undated articles
+kept) as a metadata filter on the stock retriever: both engines know when the question was asked.
 
 How its output is read into the results file's shapes:
 - ``[n]`` markers in the answer name ``source_nodes[n-1]``; a marker naming no source is counted
@@ -27,6 +29,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from llama_index.core import Settings as LlamaSettings
@@ -37,12 +40,13 @@ from llama_index.core.query_engine import CitationQueryEngine
 from llama_index.core.schema import BaseNode, Document, MetadataMode, NodeWithScore, QueryBundle
 
 from index.articles import Article
+from index.filters import ArticleFilter, stored_day
 from index.store import ArticleStore
 from service.citations import looks_like_refusal
 from service.engine import with_choices
 from service.evaluation import EngineOutput
 
-_HIDDEN_METADATA = ["article_id", "title"]
+_HIDDEN_METADATA = ["article_id", "title", "published_day"]
 _SOURCE_LABEL = re.compile(r"^Source \d+:\n")
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
 _EMBED_BATCH = 64
@@ -69,7 +73,7 @@ def build_baseline_index(
         Document(
             id_=a.id,
             text=a.text,
-            metadata={"article_id": a.id, "title": a.title},
+            metadata={"article_id": a.id, "title": a.title, "published_day": stored_day(a.published_at)},
             excluded_embed_metadata_keys=list(_HIDDEN_METADATA),
             excluded_llm_metadata_keys=list(_HIDDEN_METADATA),
         )
@@ -104,22 +108,26 @@ class BaselineEngine:
     ) -> None:
         self.articles = {a.id: a for a in articles}
         self.index = build_baseline_index(articles, embed_model, on_progress)
-        self.engine = CitationQueryEngine.from_args(self.index, llm=llm, similarity_top_k=top_k)
-        self.ranker = self.index.as_retriever(similarity_top_k=rank_depth)
+        self.llm = llm
+        self.top_k = top_k
+        self.rank_depth = rank_depth
 
-    def ask(self, question: str, choices: Sequence[str] = ()) -> EngineOutput:
+    def ask(self, question: str, choices: Sequence[str] = (), as_of: date | None = None) -> EngineOutput:
         bundle = QueryBundle(query_str=with_choices(question, choices))  # the stock engine has no other way
+        filters = ArticleFilter(as_of=as_of).metadata_filters() if as_of is not None else None
+        # Built per question only to pass the day's filter; from_args does no indexing.
+        engine = CitationQueryEngine.from_args(self.index, llm=self.llm, similarity_top_k=self.top_k, filters=filters)
         started = time.perf_counter()
-        nodes = self.engine.retrieve(bundle)
+        nodes = engine.retrieve(bundle)
         retrieved_at = time.perf_counter()
-        response = self.engine.synthesize(bundle, nodes)
+        response = engine.synthesize(bundle, nodes)
         done = time.perf_counter()
         if not isinstance(response, Response):  # only streaming or structured output would differ
             raise TypeError(f"expected a plain Response from CitationQueryEngine, got {type(response).__name__}")
         answer = str(response.response or "").strip()
         sources = list(response.source_nodes)
         citations, unresolved = self._citations(answer, sources, nodes)
-        ranking = self.ranker.retrieve(bundle)
+        ranking = self.index.as_retriever(similarity_top_k=self.rank_depth, filters=filters).retrieve(bundle)
         return EngineOutput(
             answer=answer,
             abstained=not answer or looks_like_refusal(answer),

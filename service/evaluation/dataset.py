@@ -1,7 +1,7 @@
 """Evaluation questions: load a questions JSONL, and choose which gold articles to hold out.
 
 The format is the one under ``../shared/eval/*/questions.jsonl``: ``{id, question, answer,
-evidence: [{article_id, ...}], choices?, answer_index?, ...}``. Only what scoring needs is kept;
+evidence: [{article_id, ...}], choices?, answer_index?, question_date?, ...}``. Only what scoring needs is kept;
 unknown fields are ignored so richer datasets load unchanged. Errors name the file and line, like
 ``index.loaders`` does for articles, so a broken line in a 200-question file is found at once.
 """
@@ -14,6 +14,7 @@ import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,6 +39,7 @@ class EvalQuestion:
     gold_article_ids: list[str]  # from evidence[].article_id, first occurrence order
     choices: list[str] | None = None  # multiple choice options, when the dataset has them
     answer_index: list[int] | None = None  # indices of the correct choices
+    as_of: date | None = None  # the day the question was asked ("question_date"), when the dataset says
 
     @property
     def answers(self) -> list[str]:
@@ -73,7 +75,18 @@ def question_from_record(record: Any) -> EvalQuestion:
         gold_article_ids=_gold_ids(record.get("evidence")),
         choices=choices or None,
         answer_index=_answer_index(record.get("answer_index"), choices),
+        as_of=_question_date(record.get("question_date")),
     )
+
+
+def _question_date(raw: Any) -> date | None:
+    """RealTime QA writes "2022/06/16" (and, in later files, "2024-06-21"); either gives the day."""
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(str(raw)[:10].replace("/", "-"))
+    except ValueError:
+        raise QuestionFormatError(f"'question_date' must be a day like 2022/06/16, not {str(raw)[:40]!r}") from None
 
 
 def _decoded_answer(answer: Any) -> Any:

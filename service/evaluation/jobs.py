@@ -31,7 +31,9 @@ def evaluation_job(engine: CitewireQueryEngine, questions: Sequence[EvalQuestion
         results = []
         report(None, 0, len(questions))
         for done, question in enumerate(questions, start=1):
-            result = evaluate_question(eval_engine, question, False, texts, request.with_choices)
+            result = evaluate_question(
+                eval_engine, question, False, texts, request.with_choices, request.question_dates
+            )
             results.append(result)
             report(result, done, len(questions))
         return summarise(results)

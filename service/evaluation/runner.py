@@ -16,12 +16,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from llama_index.core.llms import LLM
 
 from index.articles import Article
+from index.filters import ArticleFilter
 from index.ingest import IngestReport, Outcome, ingest_articles
 from index.loaders import load_file
 from index.store import ArticleStore
@@ -45,7 +47,7 @@ class EvalSetupError(RuntimeError):
 class EvalEngine(Protocol):
     name: str
 
-    def ask(self, question: str, choices: Sequence[str] = ()) -> EngineOutput: ...
+    def ask(self, question: str, choices: Sequence[str] = (), as_of: date | None = None) -> EngineOutput: ...
 
 
 class CitewireEvalEngine:
@@ -58,10 +60,11 @@ class CitewireEvalEngine:
         self.top_k = top_k
         self.rank_depth = rank_depth
 
-    def ask(self, question: str, choices: Sequence[str] = ()) -> EngineOutput:
-        answer = self.engine.answer(question, self.top_k, choices=choices)
+    def ask(self, question: str, choices: Sequence[str] = (), as_of: date | None = None) -> EngineOutput:
+        where = ArticleFilter(as_of=as_of) if as_of is not None else None
+        answer = self.engine.answer(question, self.top_k, where, choices)
         response = to_query_response(answer)
-        ranking = self.engine.find_passages(with_choices(question, choices), self.rank_depth, anchor=question)
+        ranking = self.engine.find_passages(with_choices(question, choices), self.rank_depth, where, anchor=question)
         return EngineOutput(
             answer=response.answer,
             abstained=response.abstained,
@@ -110,12 +113,14 @@ def run_eval(
     *,
     expect_abstain: Iterable[str] = (),
     include_choices: bool = False,
+    question_dates: bool = True,
     engine: EvalEngine | None = None,
 ) -> list[dict[str, Any]]:
     """Ask every question, score it, and hand each result to ``on_progress`` as soon as it is done.
 
     Pass ``engine`` to reuse one already built (the baseline's index is costly); otherwise it is
-    built from ``engine_name``. An exception on one question is recorded in that result's
+    built from ``engine_name``. With ``question_dates``, a question's ``as_of`` day goes to the engine
+    (nothing published later; "latest" counts back from it). An exception on one question is recorded in that result's
     ``error`` field (scored as an unanswered question) instead of ending the run.
     """
     engine = engine or make_engine(engine_name, components, llm, top_k)
@@ -123,7 +128,8 @@ def run_eval(
     texts = ArticleTexts(components.store)
     results: list[dict[str, Any]] = []
     for question in questions:
-        result = evaluate_question(engine, question, question.id in abstain_ids, texts, include_choices)
+        expected = question.id in abstain_ids
+        result = evaluate_question(engine, question, expected, texts, include_choices, question_dates)
         results.append(result)
         if on_progress is not None:
             on_progress(result)
@@ -131,13 +137,19 @@ def run_eval(
 
 
 def evaluate_question(
-    engine: EvalEngine, question: EvalQuestion, expect_abstain: bool, texts: ArticleTexts, include_choices: bool
+    engine: EvalEngine,
+    question: EvalQuestion,
+    expect_abstain: bool,
+    texts: ArticleTexts,
+    include_choices: bool,
+    question_dates: bool = True,
 ) -> dict[str, Any]:
     """One question through one engine, as the results file's JSON object."""
     error: str | None = None
     started = time.perf_counter()
     try:
-        out = engine.ask(question.question, question.choices or () if include_choices else ())
+        choices = question.choices or () if include_choices else ()
+        out = engine.ask(question.question, choices, question.as_of if question_dates else None)
     except Exception as exc:  # one failing question must not lose a long run
         error = f"{type(exc).__name__}: {exc}"
         total = round((time.perf_counter() - started) * 1000, 2)
@@ -170,6 +182,7 @@ def evaluate_question(
             "article_ids": question.gold_article_ids,
             "choices": question.choices,
             "answer_index": question.answer_index,
+            "as_of": question.as_of.isoformat() if question_dates and question.as_of else None,
             "expect_abstain": expect_abstain,
         },
         "scores": scores,

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from llama_index.core.vector_stores.types import FilterOperator
 
-from index.filters import ArticleFilter, published_day
+from index.filters import UNDATED_DAY, ArticleFilter, published_day
 
 
 @pytest.mark.parametrize(
@@ -46,6 +46,11 @@ def test_an_empty_filter_restricts_nothing() -> None:
         (ArticleFilter(published_before=date(2022, 6, 15)), ("a", None, None), False),  # no date, no match
         (ArticleFilter(source="x", published_after=date(2020, 1, 1)), ("a", "x", "2021-01-01"), True),
         (ArticleFilter(source="x", published_after=date(2020, 1, 1)), ("a", "y", "2021-01-01"), False),
+        (ArticleFilter(as_of=date(2022, 6, 15)), ("a", None, "2022-06-15T23:00:00"), True),  # the day itself
+        (ArticleFilter(as_of=date(2022, 6, 15)), ("a", None, "2022-06-16"), False),  # published later
+        (ArticleFilter(as_of=date(2022, 6, 15)), ("a", None, None), True),  # undated: nothing says later
+        (ArticleFilter(as_of=date(2022, 6, 15), published_before=date(2022, 6, 1)), ("a", None, None), False),
+        (ArticleFilter(as_of=date(2022, 6, 15), published_after=date(2022, 6, 1)), ("a", None, "2022-06-20"), False),
     ],
 )
 def test_matches(where: ArticleFilter, article: tuple[str, str | None, str | None], matches: bool) -> None:
@@ -70,8 +75,29 @@ def test_metadata_filters_cover_every_field() -> None:
     }
 
 
+def test_an_upper_date_bound_alone_also_leaves_out_undated_articles() -> None:
+    """Undated chunks carry UNDATED_DAY: below every bound, so ``<= day`` alone would let them in."""
+    filters = ArticleFilter(published_before=date(2022, 12, 31)).metadata_filters()
+    assert filters is not None
+    parts = {(f.key, f.operator): f.value for f in filters.filters}  # type: ignore[union-attr]
+    assert parts == {
+        ("published_day", FilterOperator.LTE): date(2022, 12, 31).toordinal(),
+        ("published_day", FilterOperator.GT): UNDATED_DAY,
+    }
+
+
+def test_as_of_keeps_undated_articles() -> None:
+    filters = ArticleFilter(as_of=date(2022, 6, 15)).metadata_filters()
+    assert filters is not None
+    parts = [(f.key, f.operator, f.value) for f in filters.filters]  # type: ignore[union-attr]
+    assert parts == [("published_day", FilterOperator.LTE, date(2022, 6, 15).toordinal())]
+    assert date(1, 1, 1).toordinal() > UNDATED_DAY
+
+
 def test_reversed_dates_and_an_empty_id_list_are_refused() -> None:
     with pytest.raises(ValueError, match="later"):
         ArticleFilter(published_after=date(2022, 2, 1), published_before=date(2022, 1, 1))
+    with pytest.raises(ValueError, match="as_of"):
+        ArticleFilter(published_after=date(2022, 2, 1), as_of=date(2022, 1, 1))
     with pytest.raises(ValueError, match="empty"):
         ArticleFilter(article_ids=frozenset())

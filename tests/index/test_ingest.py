@@ -173,6 +173,34 @@ def test_reopen_from_disk_sees_same_data(chroma_dir: Path, embedder: Embedder, s
         reopened_client.close()
 
 
+def test_a_store_from_before_undated_day_is_backfilled_once_on_open(chroma_dir: Path, embedder: Embedder) -> None:
+    """Chunks of undated articles written by older code had no ``published_day``: ``as_of`` missed them."""
+    from datetime import date
+
+    from index.filters import UNDATED_DAY
+
+    undated = Article(id="undated", title="A story", text="The council met on Monday. It approved the budget.")
+    client = open_client(chroma_dir)
+    try:
+        old = ArticleStore(client)
+        ingest_articles([undated], old, embedder, POLICY)
+        ids = _chunks_of(old)["ids"]
+        old.chunks.update(ids=ids, metadatas=[{"published_day": None}] * len(ids))  # None deletes the key
+        old.chunks.modify(metadata={"citewire_embedder": "minilm"})  # and the collection was never marked
+        assert all("published_day" not in m for m in _chunks_of(old)["metadatas"])
+        assert old.chunks.get(where={"published_day": {"$lte": date(2024, 1, 1).toordinal()}})["ids"] == []
+
+        reopened = ArticleStore(client)
+        assert {m["published_day"] for m in _chunks_of(reopened)["metadatas"]} == {UNDATED_DAY}
+        assert sorted(reopened.chunks.get(where={"published_day": {"$lte": date(2024, 1, 1).toordinal()}})["ids"]) == (
+            sorted(ids)
+        )
+        assert reopened.chunks.metadata["citewire_embedder"] == "minilm"  # the backfill mark keeps the rest
+        assert reopened.chunks.configuration["hnsw"]["space"] == "cosine"  # type: ignore[index]
+    finally:
+        client.close()
+
+
 def test_one_batch_with_repeats_stores_each_story_once(
     store: ArticleStore, embedder: Embedder, seed_article: Article
 ) -> None:

@@ -260,6 +260,10 @@ BAD_QUERIES: dict[str, dict[str, Any]] = {
         "json": {"question": ANSWERABLE, "filters": {"published_after": "2025-12-01", "published_before": "2025-11-01"}}
     },
     "filter empty id list": {"json": {"question": ANSWERABLE, "filters": {"article_ids": []}}},
+    "filter as_of not a day": {"json": {"question": ANSWERABLE, "filters": {"as_of": "16/06/2022"}}},
+    "filter after later than as_of": {
+        "json": {"question": ANSWERABLE, "filters": {"published_after": "2025-12-01", "as_of": "2025-11-01"}}
+    },
     "filter bad id": {"json": {"question": ANSWERABLE, "filters": {"article_ids": ["../etc/passwd"]}}},
     "filter source number": {"json": {"question": ANSWERABLE, "filters": {"source": 7}}},
     "filter empty source": {"json": {"question": ANSWERABLE, "filters": {"source": ""}}},
@@ -526,6 +530,7 @@ def test_a_judge_reply_that_is_not_a_rejection_keeps_the_sentence(client: TestCl
         {"source": "BB.LV"},
         {"published_after": "2025-11-18", "published_before": "2025-11-18"},
         {"article_ids": ["000_070c77320a5da855", "some-other-article"]},
+        {"as_of": "2025-11-18"},
     ],
 )
 def test_filters_that_admit_the_article_answer(client: TestClient, api: Api, filters: dict[str, Any]) -> None:
@@ -542,6 +547,7 @@ def test_filters_that_admit_the_article_answer(client: TestClient, api: Api, fil
         {"published_after": "2025-11-19"},
         {"published_before": "2025-11-17"},
         {"article_ids": ["x"]},
+        {"as_of": "2025-11-17"},  # asked the day before it was published
     ],
 )
 def test_filters_that_exclude_the_article_abstain_without_the_llm(

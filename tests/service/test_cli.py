@@ -227,6 +227,8 @@ def test_ask_json_prints_the_api_response(
         (["--article-id", "000_070c77320a5da855"], False),
         (["--source", "cnn.com"], True),
         (["--after", "2025-11-19"], True),
+        (["--as-of", "2025-11-30"], False),
+        (["--as-of", "2025-11-17"], True),
     ],
 )
 def test_ask_filters_the_articles_searched(
@@ -250,6 +252,7 @@ def test_ask_filters_the_articles_searched(
         (["--after", "2025-02-30"], "calendar date"),
         (["--after", "2025-12-01", "--before", "2025-11-01"], "later"),
         (["--article-id", "../x"], "not an article id"),
+        (["--as-of", "2025-11"], "as_of"),
     ],
 )
 def test_ask_rejects_bad_filters_before_loading_anything(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,12 @@ def test_loads_fields_and_ignores_the_rest(tmp_path: Path) -> None:
     assert second.gold_article_ids == [] and second.choices is None and second.answer_index is None
 
 
+@pytest.mark.parametrize("raw", ["2022/06/16", "2022-06-16", "2022-06-16T09:00:00"])
+def test_a_question_date_is_the_day_it_was_asked(raw: str) -> None:
+    assert question_from_record(_q("q", ["a"], question_date=raw)).as_of == date(2022, 6, 16)
+    assert question_from_record(_q("q", ["a"])).as_of is None
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
@@ -58,6 +65,7 @@ def test_loads_fields_and_ignores_the_rest(tmp_path: Path) -> None:
         ({"id": "x", "question": "Q?", "answer": "A", "evidence": [{"quote": "no id"}]}, "article_id"),
         ({"id": "x", "question": "Q?", "answer": "A", "choices": ["a"], "answer_index": [1]}, "out of range"),
         ({"id": "x", "question": "Q?", "answer": "A", "answer_index": [0]}, "needs 'choices'"),
+        ({"id": "x", "question": "Q?", "answer": "A", "question_date": "June 2022"}, "'question_date'"),
     ],
 )
 def test_bad_lines_are_reported_with_file_and_line(tmp_path: Path, bad: Any, message: str) -> None:

@@ -4,8 +4,10 @@ quote integrity against the store, and a failing question that must not end the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ ARTICLES = [
         "id": "bridge",
         "title": "Springfield approves river bridge",
         "source": "Springfield Gazette",
+        "published_at": "2026-03-02",
         "text": "The Springfield city council approved a new bridge over the Blue River on Monday. "
         "The bridge will cost 12 million dollars and open in 2026. Mayor Ana Ruiz called it overdue.",
     },
@@ -108,6 +111,7 @@ def test_citewire_results_have_the_documented_shape_and_exact_quotes(components:
         "article_ids": ["bridge"],
         "choices": None,
         "answer_index": None,
+        "as_of": None,
         "expect_abstain": False,
     }
     scores = bridge["scores"]
@@ -149,10 +153,27 @@ def test_baseline_indexes_exactly_the_stored_articles(components: Components) ->
     assert source_quote("No label") == "No label"
 
 
+@pytest.mark.parametrize("engine_name", ["citewire", "baseline"])
+def test_a_question_asked_before_an_article_was_published_never_sees_it(
+    components: Components, engine_name: str
+) -> None:
+    """RealTime QA's questions carry the day they were asked: a later week's story must not answer them."""
+    early = dataclasses.replace(BRIDGE, id="q-bridge-early", as_of=date(2026, 3, 1))
+    llm = ScriptedLLM(reply="The bridge will cost 12 million dollars [1].")
+    engine = make_engine(engine_name, components, llm, top_k=2)
+    [asked_early] = run_eval([early], engine_name, components, llm, 2, engine=engine)
+    assert asked_early["gold"]["as_of"] == "2026-03-01"
+    assert {r["article_id"] for r in asked_early["retrieved"]} == {"library"}  # undated: kept
+    assert "bridge" not in {c["article_id"] for c in asked_early["citations"]}
+    [dates_ignored] = run_eval([early], engine_name, components, llm, 2, question_dates=False, engine=engine)
+    assert dates_ignored["gold"]["as_of"] is None
+    assert dates_ignored["retrieved"][0]["article_id"] == "bridge"
+
+
 class _Failing:
     name = "failing"
 
-    def ask(self, question: str, choices: Sequence[str] = ()) -> EngineOutput:
+    def ask(self, question: str, choices: Sequence[str] = (), as_of: date | None = None) -> EngineOutput:
         raise RuntimeError("model crashed")
 
 

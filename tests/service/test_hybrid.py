@@ -234,3 +234,55 @@ def test_latest_news_questions_prefer_the_newer_article(flood_store: ArticleStor
 def test_a_dated_question_is_not_pulled_to_recent_articles(flood_store: ArticleStore, embedder: Embedder) -> None:
     question = "What is the latest on the 2024 river flood and the town schools?"
     assert _first_flood(flood_store, embedder, question, recency=0.5) == "flood-old"
+
+
+def test_recency_counts_back_from_the_question_s_as_of_day(flood_store: ArticleStore, embedder: Embedder) -> None:
+    """Asked months after both reports, neither is "latest" news: relevance decides again."""
+    retriever = _retriever(flood_store, embedder, "hybrid")  # the default recency weight
+    latest = "What is the latest on the river flood and the town schools?"
+
+    def first(as_of: date) -> str:
+        return str(retriever.retrieve(latest, 10, ArticleFilter(as_of=as_of))[0].node.metadata["article_id"])
+
+    assert first(date(2024, 3, 21)) == "flood-new"
+    assert first(date(2024, 9, 1)) == "flood-old"
+    assert first(date(2024, 3, 10)) == "flood-old"  # the newer report did not exist yet
+
+
+QUAKES = [
+    Article(
+        id="quake-before",
+        title="Quake shakes the coast",
+        text="A 5.9 quake shook the coast on Monday.",
+        published_at="2022-06-13",
+    ),
+    Article(
+        id="quake-after",
+        title="Quake shakes the coast",
+        text="A 7.5 quake shook the coast on Monday.",
+        published_at="2022-06-20",
+    ),
+    Article(id="quake-undated", title="Quake shakes the coast", text="A 6.1 quake shook the coast on Monday."),
+]
+
+
+@pytest.fixture(scope="module")
+def quake_store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> ArticleStore:
+    return _indexed(tmp_path_factory, embedder, "quakes", QUAKES)
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        (ArticleFilter(as_of=date(2022, 6, 16)), {"quake-before", "quake-undated"}),
+        (ArticleFilter(published_before=date(2022, 6, 16)), {"quake-before"}),  # a date range needs a date
+        (ArticleFilter(as_of=date(2022, 6, 30), published_after=date(2022, 6, 14)), {"quake-after"}),
+    ],
+)
+def test_as_of_leaves_out_later_articles_but_keeps_undated_ones(
+    quake_store: ArticleStore, embedder: Embedder, mode: RetrievalMode, where: ArticleFilter, expected: set[str]
+) -> None:
+    question = "How strong was the quake that shook the coast?"
+    found = _retriever(quake_store, embedder, mode).retrieve(question, 10, where)
+    assert {c.node.metadata["article_id"] for c in found} == expected
