@@ -12,9 +12,12 @@ but it does match ``as_of``, the day a question is asked: nothing shows that it 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import numpy as np
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
 
 UNDATED_DAY = 0  # day ordinals start at 1 (0001-01-01)
@@ -56,6 +59,22 @@ class ArticleFilter:
     def empty(self) -> bool:
         return self == ArticleFilter()
 
+    @property
+    def dates_only(self) -> bool:
+        """Restricts by publication day alone (no source, no ids)."""
+        return self.source is None and self.article_ids is None
+
+    def day_mask(self, days: np.ndarray) -> np.ndarray:
+        """``matches`` for many stored days (``stored_day``) at once, as far as dates go."""
+        keep = np.ones(len(days), dtype=bool)
+        if self.published_after is not None:
+            keep &= days >= self.published_after.toordinal()
+        if self.published_before is not None:
+            keep &= (days <= self.published_before.toordinal()) & (days != UNDATED_DAY)
+        if self.as_of is not None:
+            keep &= days <= self.as_of.toordinal()
+        return keep
+
     def metadata_filters(self) -> MetadataFilters | None:
         """The filter as LlamaIndex metadata filters over chunk metadata (None: no restriction)."""
         parts: list[MetadataFilter | MetadataFilters] = []
@@ -76,6 +95,11 @@ class ArticleFilter:
             day = self.as_of.toordinal()
             parts.append(MetadataFilter(key="published_day", value=day, operator=FilterOperator.LTE))
         return MetadataFilters(filters=parts, condition=FilterCondition.AND) if parts else None
+
+    def matches_chunk(self, metadata: Mapping[str, Any]) -> bool:
+        """``matches`` for a stored chunk's metadata."""
+        source, published_at = metadata.get("source"), metadata.get("published_at")
+        return self.matches(str(metadata.get("article_id")), source and str(source), published_at and str(published_at))
 
     def matches(self, article_id: str, source: str | None, published_at: str | None) -> bool:
         """The same test in Python, for the BM25 side."""

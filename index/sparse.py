@@ -28,7 +28,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from index.filters import ArticleFilter
+from index.filters import ArticleFilter, stored_day
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ class SparseIndex:
         self._model: bm25s.BM25 | None = None
         self._order: list[str] = []  # chunk ids in the model's row order
         self._rows: dict[str, int] = {}  # chunk id -> row
+        self._days: np.ndarray | None = None  # each row's stored publication day, built when a date filter asks
         self._stale = True  # the model lags behind _docs
         self._unsaved = bool(self._docs)
 
@@ -153,6 +154,10 @@ class SparseIndex:
         return SparseScores([(order[i], float(scores[i])) for i in ordered], scores, rows)
 
     def _mask(self, order: Sequence[str], where: ArticleFilter) -> np.ndarray:
+        if where.dates_only:  # the common as-of case: one vectorised comparison, not a call per chunk
+            if self._days is None or len(self._days) != len(order):
+                self._days = np.fromiter((stored_day(self._docs[cid].published_at) for cid in order), dtype=np.int64)
+            return where.day_mask(self._days).astype(float)
         docs = (self._docs[cid] for cid in order)
         return np.fromiter((where.matches(d.article_id, d.source, d.published_at) for d in docs), dtype=float)
 
@@ -167,6 +172,7 @@ class SparseIndex:
         """The model's row order, and its inverse, always set together."""
         self._order = order
         self._rows = {cid: i for i, cid in enumerate(order)}
+        self._days = None
 
     # -- persistence --------------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         context_tokens=settings.context_tokens,
         context_sentences=settings.context_sentences,
         years_first=settings.years_first,
+        this_week_days=settings.this_week_days,
     )
 
 

@@ -41,6 +41,7 @@ from service.context import assemble, widen
 from service.guard import neutralise
 from service.judge import ClaimJudge
 from service.retrieval import Candidate, HybridRetriever, cosine
+from service.timeframe import within_window
 
 _CANDIDATES_PER_RESULT = 5  # candidates each retriever fetches per passage kept, for fusion and assembly
 _MIN_CANDIDATES = 20
@@ -116,6 +117,7 @@ class CitewireQueryEngine(CustomQueryEngine):
     context_tokens: int = 640
     context_sentences: int = 1
     years_first: bool = True  # a question naming a year sees the articles mentioning it first
+    this_week_days: int = 10  # asked as of a day about "this week": articles older than this do not answer
 
     def custom_query(self, query_str: str) -> Response:
         answer = self.answer(query_str)
@@ -126,12 +128,15 @@ class CitewireQueryEngine(CustomQueryEngine):
     ) -> list[Passage]:
         """The top chunks of fully stored articles (only those ``where`` allows), by hybrid retrieval.
 
-        For a question naming a year, chunks of articles that mention it go first (service.anchors);
-        ``anchor`` is the text whose years count, when ``question`` also carries options (default: it)."""
+        For a question naming a year, chunks of articles that mention it go first (service.anchors); for
+        one about this week asked as of a day, chunks of older articles are left out (service.timeframe).
+        ``anchor`` is the question's own text, when ``question`` also carries options (default: it)."""
         k = top_k or self.top_k
         found = self.retriever.retrieve(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES), where)
         articles = self.store.get_many([c.node.metadata["article_id"] for c in found])
         passages = [p for c in found if (p := _passage(c, articles)) is not None]
+        as_of = where.as_of if where is not None else None
+        passages = within_window(anchor or question, as_of, self.this_week_days, passages, _published)
         if self.years_first:
             passages = year_first(anchor or question, passages, lambda p: _dated_text(p.article))
         return assemble(passages, k, self.max_passages_per_article)
@@ -301,6 +306,10 @@ def _origin(stored: StoredArticle) -> str:
     if article.published_at:
         parts.append(article.published_at[:10])
     return ", ".join(parts)
+
+
+def _published(passage: Passage) -> str | None:
+    return passage.article.article.published_at
 
 
 def _dated_text(stored: StoredArticle) -> str:

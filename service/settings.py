@@ -90,6 +90,14 @@ class Settings(BaseSettings):
         description="For a question naming a year, passages of articles that mention it go to the model "
         "first (the others after them, room allowing): an answer must cite such an article anyway.",
     )
+    this_week_days: int = Field(
+        10,
+        ge=0,
+        le=366,
+        description="For a question asked as of a known day (filters.as_of) about 'this week' / 'on Tuesday' / "
+        "'yesterday' (naming no year): only articles published at most this many days before that day, or "
+        "undated, may answer. 0 turns it off.",
+    )
     min_relevance: float | None = Field(
         None,
         ge=-1.0,

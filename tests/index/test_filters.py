@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 from llama_index.core.vector_stores.types import FilterOperator
 
-from index.filters import UNDATED_DAY, ArticleFilter, published_day
+from index.filters import UNDATED_DAY, ArticleFilter, published_day, stored_day
 
 
 @pytest.mark.parametrize(
@@ -101,3 +102,20 @@ def test_reversed_dates_and_an_empty_id_list_are_refused() -> None:
         ArticleFilter(published_after=date(2022, 2, 1), as_of=date(2022, 1, 1))
     with pytest.raises(ValueError, match="empty"):
         ArticleFilter(article_ids=frozenset())
+
+
+DAYS = ["2022-06-14", "2022-06-15T23:59:00", "2022-06-16", None, "2022-01-01"]
+DATE_FILTERS = [
+    ArticleFilter(published_after=date(2022, 6, 15)),
+    ArticleFilter(published_before=date(2022, 6, 15)),
+    ArticleFilter(as_of=date(2022, 6, 15)),
+    ArticleFilter(published_after=date(2022, 1, 1), published_before=date(2022, 6, 15), as_of=date(2022, 6, 14)),
+]
+
+
+@pytest.mark.parametrize("where", DATE_FILTERS)
+def test_the_vectorised_day_mask_agrees_with_matches(where: ArticleFilter) -> None:
+    assert where.dates_only
+    days = np.array([stored_day(p) for p in DAYS])
+    assert where.day_mask(days).tolist() == [where.matches("a", None, p) for p in DAYS]
+    assert [where.matches_chunk({"article_id": "a", "published_at": p}) for p in DAYS] == where.day_mask(days).tolist()

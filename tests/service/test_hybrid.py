@@ -286,3 +286,21 @@ def test_as_of_leaves_out_later_articles_but_keeps_undated_ones(
     question = "How strong was the quake that shook the coast?"
     found = _retriever(quake_store, embedder, mode).retrieve(question, 10, where)
     assert {c.node.metadata["article_id"] for c in found} == expected
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_a_date_bound_filtered_after_a_deeper_search_equals_chroma_s_filter(
+    quake_store: ArticleStore, embedder: Embedder, n: int
+) -> None:
+    """The fast path for date-only filters (a deeper unfiltered search, filtered in Python) must give
+    what Chroma's own filter gives, and fall back to it when too few pass."""
+    from llama_index.core import QueryBundle
+
+    retriever = _retriever(quake_store, embedder, "dense")
+    question = "How strong was the quake that shook the coast?"
+    bundle = QueryBundle(query_str=question, embedding=retriever.query_vector(question).tolist())
+    where = ArticleFilter(as_of=date(2022, 6, 16))
+    chroma = retriever.index.as_retriever(similarity_top_k=n, filters=where.metadata_filters()).retrieve(bundle)
+    ours = retriever._dense_hits(bundle, n, where)
+    assert [h.node.node_id for h in ours] == [h.node.node_id for h in chroma]
+    assert len(ours) == min(n, 2)
