@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,13 +248,18 @@ class ArticleStore:
         return dict(self._client.get_collection(self.chunks.name, embedding_function=None).metadata or {})
 
     def _date_undated_chunks(self) -> None:
-        """Give chunks written before ``UNDATED_DAY`` existed that day, once, so ``as_of`` keeps them."""
+        """Give chunks written without ``published_day`` theirs, once: ``UNDATED_DAY`` for undated ones (so
+        ``as_of`` keeps them), the article's day for dated ones from stores older than date filters."""
         offset = 0
         while (got := self.chunks.get(include=["metadatas"], limit=_SCAN_BATCH, offset=offset))["ids"]:
             metas = [dict(m or {}) for m in got["metadatas"] or []]
-            undated = [cid for cid, m in zip(got["ids"], metas, strict=True) if "published_day" not in m]
-            if undated:  # Chroma merges the new key into each chunk's metadata
-                self.chunks.update(ids=undated, metadatas=[{"published_day": UNDATED_DAY}] * len(undated))
+            missing = [(cid, m) for cid, m in zip(got["ids"], metas, strict=True) if "published_day" not in m]
+            if missing:  # Chroma merges the new key into each chunk's metadata
+                days: list[Mapping[str, Any]] = [
+                    {"published_day": stored_day(str(m["published_at"]) if m.get("published_at") else None)}
+                    for _, m in missing
+                ]
+                self.chunks.update(ids=[cid for cid, _ in missing], metadatas=days)
             offset += len(got["ids"])
         self._set_chunk_metadata(_UNDATED_KEY, UNDATED_DAY)
 

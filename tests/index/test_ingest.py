@@ -174,16 +174,17 @@ def test_reopen_from_disk_sees_same_data(chroma_dir: Path, embedder: Embedder, s
 
 
 def test_a_store_from_before_undated_day_is_backfilled_once_on_open(chroma_dir: Path, embedder: Embedder) -> None:
-    """Chunks of undated articles written by older code had no ``published_day``: ``as_of`` missed them."""
+    """Chunks written by older code had no ``published_day``: date filters and ``as_of`` missed them."""
     from datetime import date
 
     from index.filters import UNDATED_DAY
 
     undated = Article(id="undated", title="A story", text="The council met on Monday. It approved the budget.")
+    dated = Article(id="dated", title="Another", text="The mayor resigned on Friday.", published_at="2023-05-05")
     client = open_client(chroma_dir)
     try:
         old = ArticleStore(client)
-        ingest_articles([undated], old, embedder, POLICY)
+        ingest_articles([undated, dated], old, embedder, POLICY)
         ids = _chunks_of(old)["ids"]
         old.chunks.update(ids=ids, metadatas=[{"published_day": None}] * len(ids))  # None deletes the key
         old.chunks.modify(metadata={"citewire_embedder": "minilm"})  # and the collection was never marked
@@ -191,7 +192,8 @@ def test_a_store_from_before_undated_day_is_backfilled_once_on_open(chroma_dir: 
         assert old.chunks.get(where={"published_day": {"$lte": date(2024, 1, 1).toordinal()}})["ids"] == []
 
         reopened = ArticleStore(client)
-        assert {m["published_day"] for m in _chunks_of(reopened)["metadatas"]} == {UNDATED_DAY}
+        days = {m["article_id"]: m["published_day"] for m in _chunks_of(reopened)["metadatas"]}
+        assert days == {"undated": UNDATED_DAY, "dated": date(2023, 5, 5).toordinal()}
         assert sorted(reopened.chunks.get(where={"published_day": {"$lte": date(2024, 1, 1).toordinal()}})["ids"]) == (
             sorted(ids)
         )
