@@ -75,7 +75,7 @@ class StoredArticle:
 
 _EMBEDDER_KEY = "citewire_embedder"
 _GENERATION_KEY = "citewire_generation"
-_UNDATED_KEY = "citewire_undated_day"  # set once every undated chunk carries published_day = UNDATED_DAY
+_DAYS_KEY = "citewire_undated_day"  # set once every chunk carries published_day (UNDATED_DAY when undated)
 
 
 @dataclass(frozen=True)
@@ -163,15 +163,15 @@ class ArticleStore:
         self._checked_at = float("-inf")
         # embedding_function=None: Chroma's default one would try to download an ONNX model.
         space = {"hnsw:space": "cosine"}
-        created: dict[str, Any] = {**space, _UNDATED_KEY: UNDATED_DAY}  # a new collection needs no backfill
+        created: dict[str, Any] = {**space, _DAYS_KEY: UNDATED_DAY}  # a new collection needs no backfill
         self.chunks: Collection = client.get_or_create_collection(
             f"{collection}_chunks",
             embedding_function=None,
             metadata={**created, _EMBEDDER_KEY: embedder} if embedder else created,
         )
         _check_embedder(self.chunks, embedder)
-        if _UNDATED_KEY not in (self.chunks.metadata or {}):
-            self._date_undated_chunks()
+        if _DAYS_KEY not in (self.chunks.metadata or {}):
+            self._backfill_published_day()
         self.articles: Collection = client.get_or_create_collection(
             f"{collection}_articles", embedding_function=None, metadata=space
         )
@@ -247,7 +247,7 @@ class ArticleStore:
         """Read afresh: a ``Collection`` keeps the metadata it was fetched with."""
         return dict(self._client.get_collection(self.chunks.name, embedding_function=None).metadata or {})
 
-    def _date_undated_chunks(self) -> None:
+    def _backfill_published_day(self) -> None:
         """Give chunks written without ``published_day`` theirs, once: ``UNDATED_DAY`` for undated ones (so
         ``as_of`` keeps them), the article's day for dated ones from stores older than date filters."""
         offset = 0
@@ -261,7 +261,7 @@ class ArticleStore:
                 ]
                 self.chunks.update(ids=[cid for cid, _ in missing], metadatas=days)
             offset += len(got["ids"])
-        self._set_chunk_metadata(_UNDATED_KEY, UNDATED_DAY)
+        self._set_chunk_metadata(_DAYS_KEY, UNDATED_DAY)
 
     def _set_chunk_metadata(self, key: str, value: str | int) -> None:
         current = self._chunk_metadata()
