@@ -36,9 +36,12 @@ _RECENCY = re.compile(
 _YEAR = re.compile(r"\b(1[89]|20)\d{2}\b")
 
 
-def wants_recent(question: str) -> bool:
-    """Whether the question asks for the latest news (and names no year)."""
-    return bool(_RECENCY.search(question)) and not _YEAR.search(question)
+def wants_recent(question: str, where: ArticleFilter | None = None) -> bool:
+    """Whether newer articles should rank higher: the question asks for the latest news, or it is asked
+    as of a day (a question put to a news archive on a given day is about the news around that day).
+    Either way it names no year: "in 2019" dates the question, and recency must not pull it elsewhere."""
+    asked_as_of = where is not None and where.as_of is not None
+    return (asked_as_of or bool(_RECENCY.search(question))) and not _YEAR.search(question)
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,8 @@ class FusionWeights:
     dense: float = 1.0
     sparse: float = 1.0
     k: int = 60  # RRF's rank offset: larger flattens the difference between top ranks
-    recency: float = 0.5  # weight of the recency bonus, in units of one first place in one ranking
-    half_life_days: float = 7.0  # the bonus halves for every this many days older than the newest candidate
+    recency: float = 1.0  # weight of the recency bonus, in units of one first place in one ranking
+    half_life_days: float = 30.0  # the bonus halves for every this many days older than the newest candidate
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FusionWeights:
@@ -122,7 +125,7 @@ class HybridRetriever:
         ]
         w = self.weights
         scores = fused_scores(rankings, len(pool), k=w.k, weights=[w.sparse, w.dense])
-        if w.recency > 0 and wants_recent(question):
+        if w.recency > 0 and wants_recent(question, where):
             today = where.as_of.toordinal() if where is not None and where.as_of is not None else None
             bonus = recency_bonus([c.node.metadata.get("published_at") for c in pool], w.half_life_days, today)
             scores = [s + w.recency * b / (w.k + 1) for s, b in zip(scores, bonus, strict=True)]

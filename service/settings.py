@@ -76,14 +76,15 @@ class Settings(BaseSettings):
     sparse_weight: float = Field(1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in RRF.")
     rrf_k: int = Field(60, ge=0, le=1000, description="RRF rank offset: score = weight / (rrf_k + rank).")
     recency_weight: float = Field(
-        0.5,
+        1.0,
         ge=0.0,
         le=10.0,
-        description="For questions asking for the latest news (and naming no year): bonus of the newest "
-        "dated candidate, in units of one first place in one ranking. 0 turns recency off.",
+        description="For questions asking for the latest news or asked as of a day (and naming no year): "
+        "bonus of a candidate of that day (or the newest dated one), in units of one first place in one "
+        "ranking. 0 turns recency off.",
     )
     recency_half_life_days: float = Field(
-        7.0, gt=0.0, le=3650.0, description="The recency bonus halves per this many days."
+        30.0, gt=0.0, le=3650.0, description="The recency bonus halves per this many days."
     )
     years_first: bool = Field(
         True,

@@ -249,6 +249,23 @@ def test_recency_counts_back_from_the_question_s_as_of_day(flood_store: ArticleS
     assert first(date(2024, 3, 10)) == "flood-old"  # the newer report did not exist yet
 
 
+def test_a_question_asked_as_of_a_day_prefers_that_week_s_reporting_without_saying_so(
+    flood_store: ArticleStore, embedder: Embedder
+) -> None:
+    """A question put on a given day is about the news around it: no "latest" is needed for the bonus,
+    but a question naming a year still gets none."""
+    retriever = _retriever(flood_store, embedder, "hybrid")
+    plain = "What happened with the river flood and the town schools?"
+
+    def first(question: str, where: ArticleFilter | None) -> str:
+        return str(retriever.retrieve(question, 10, where)[0].node.metadata["article_id"])
+
+    assert first(plain, None) == "flood-old"  # no day given: relevance alone
+    assert first(plain, ArticleFilter(as_of=date(2024, 3, 21))) == "flood-new"
+    dated = "What happened with the 2024 river flood and the town schools?"
+    assert first(dated, ArticleFilter(as_of=date(2024, 3, 21))) == "flood-old"
+
+
 QUAKES = [
     Article(
         id="quake-before",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from index.filters import ArticleFilter
 from service.retrieval import fused_scores, order_by, recency_bonus, reciprocal_rank_fusion, wants_recent
 
 
@@ -65,6 +68,13 @@ def test_rrf_needs_one_weight_per_ranking() -> None:
 )
 def test_wants_recent(question: str, recent: bool) -> None:
     assert wants_recent(question) is recent
+
+
+def test_a_question_asked_as_of_a_day_wants_recent_news_unless_it_names_a_year() -> None:
+    day = ArticleFilter(as_of=date(2022, 6, 16))
+    assert wants_recent("Which automaker recalled 2.9 million vehicles?", day)
+    assert not wants_recent("Which automaker recalled 2.9 million vehicles in 2021?", day)
+    assert not wants_recent("Which automaker recalled 2.9 million vehicles?", ArticleFilter(source="cnn.com"))
 
 
 def test_recency_bonus_halves_per_half_life_from_the_newest_and_is_zero_undated() -> None:
