@@ -33,15 +33,19 @@ _RECENCY = re.compile(
     r"|currently|right now|so far)\b",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"\b(1[89]|20)\d{2}\b")
+_YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
 
 
 def wants_recent(question: str, where: ArticleFilter | None = None) -> bool:
     """Whether newer articles should rank higher: the question asks for the latest news, or it is asked
     as of a day (a question put to a news archive on a given day is about the news around that day).
-    Either way it names no year: "in 2019" dates the question, and recency must not pull it elsewhere."""
-    asked_as_of = where is not None and where.as_of is not None
-    return (asked_as_of or bool(_RECENCY.search(question))) and not _YEAR.search(question)
+    Either way it names no other year: "in 2019" dates the question, and recency must not pull it
+    elsewhere; asked in 2022, "the 2022 Stanley Cup Finals" is this year's news."""
+    as_of = where.as_of if where is not None else None
+    years = {int(m.group()) for m in _YEAR.finditer(question)}
+    if as_of is not None:
+        return years <= {as_of.year}
+    return bool(_RECENCY.search(question)) and not years
 
 
 @dataclass(frozen=True)

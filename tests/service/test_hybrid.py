@@ -253,7 +253,7 @@ def test_a_question_asked_as_of_a_day_prefers_that_week_s_reporting_without_sayi
     flood_store: ArticleStore, embedder: Embedder
 ) -> None:
     """A question put on a given day is about the news around it: no "latest" is needed for the bonus,
-    but a question naming a year still gets none."""
+    and naming that day's own year keeps it; naming another year removes it."""
     retriever = _retriever(flood_store, embedder, "hybrid")
     plain = "What happened with the river flood and the town schools?"
 
@@ -262,8 +262,10 @@ def test_a_question_asked_as_of_a_day_prefers_that_week_s_reporting_without_sayi
 
     assert first(plain, None) == "flood-old"  # no day given: relevance alone
     assert first(plain, ArticleFilter(as_of=date(2024, 3, 21))) == "flood-new"
-    dated = "What happened with the 2024 river flood and the town schools?"
-    assert first(dated, ArticleFilter(as_of=date(2024, 3, 21))) == "flood-old"
+    this_year = "What happened with the 2024 river flood and the town schools?"
+    assert first(this_year, ArticleFilter(as_of=date(2024, 3, 21))) == "flood-new"
+    another_year = "What happened with the 2023 river flood and the town schools?"
+    assert first(another_year, ArticleFilter(as_of=date(2024, 3, 21))) == "flood-old"
 
 
 QUAKES = [

@@ -70,10 +70,13 @@ def test_wants_recent(question: str, recent: bool) -> None:
     assert wants_recent(question) is recent
 
 
-def test_a_question_asked_as_of_a_day_wants_recent_news_unless_it_names_a_year() -> None:
+def test_a_question_asked_as_of_a_day_wants_recent_news_unless_it_names_another_year() -> None:
     day = ArticleFilter(as_of=date(2022, 6, 16))
     assert wants_recent("Which automaker recalled 2.9 million vehicles?", day)
+    assert wants_recent("Which team won the 2022 NHL Stanley Cup Finals?", day)  # that day's own year
     assert not wants_recent("Which automaker recalled 2.9 million vehicles in 2021?", day)
+    assert not wants_recent("Who won in 2021 and in 2022?", day)
+    assert not wants_recent("What is the latest on the 2022 recall?")  # no day given: a year dates it
     assert not wants_recent("Which automaker recalled 2.9 million vehicles?", ArticleFilter(source="cnn.com"))
 
 
