@@ -63,7 +63,7 @@ class FusionWeights:
     sparse: float = 1.0
     k: int = 60  # RRF's rank offset: larger flattens the difference between top ranks
     recency: float = 1.0  # weight of the recency bonus, in units of one first place in one ranking
-    half_life_days: float = 30.0  # the bonus halves for every this many days older than the newest candidate
+    half_life_days: float = 30.0  # the bonus halves per this many days before the as-of day (or newest candidate)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FusionWeights:

@@ -79,9 +79,9 @@ class Settings(BaseSettings):
         1.0,
         ge=0.0,
         le=10.0,
-        description="For questions asking for the latest news or asked as of a day (and naming no year): "
-        "bonus of a candidate of that day (or the newest dated one), in units of one first place in one "
-        "ranking. 0 turns recency off.",
+        description="For questions asked as of a day, or asking for the latest news, that name no other "
+        "year than that day's: bonus of a candidate of that day (or the newest dated one), in units of one "
+        "first place in one ranking. 0 turns recency off.",
     )
     recency_half_life_days: float = Field(
         30.0, gt=0.0, le=3650.0, description="The recency bonus halves per this many days."
