@@ -16,8 +16,8 @@ The "engine" row is retrieval as the service runs it: ``CitewireQueryEngine.find
 default settings, which adds the engine's own ordering on top of hybrid + recency (passages of
 articles mentioning a year the question names first; for a question about "this week" asked as of a
 day, none of older articles) and at most two passages per article. The row before it is hybrid plus
-the recency bonus for "this week"/"latest"
-questions. On this corpus only the gold articles carry a publication date field; the search-result
+the recency bonus, given to "this week"/"latest" questions and to every question asked as of its day
+that names no other year. On this corpus only the gold articles carry a publication date field; the search-result
 distractors get theirs from their URL (/2022/06/16/) at ingest, so 2,009 of the 2,099 articles are
 dated and recency no longer favours the gold ones for an artifact of the data. A store built before
 URL dates must be re-ingested (changed articles are replaced) for this row to be fair.

@@ -38,9 +38,14 @@ _SINCE_YEAR = re.compile(r"\b[Ss]ince\s+(?:1[89]|20)\d{2}\b")
 _SEASON = re.compile(r"\b((?:1[89]|20)\d{2})\s*[-–/]\s*(\d{2}|(?:1[89]|20)\d{2})\b")  # "2021-22", "2021–2022"
 
 
+def years_written(text: str) -> set[str]:
+    """The four-digit years written in ``text`` ("2018", "1998"); decades ("the 2010s") do not count."""
+    return set(_YEAR.findall(text))
+
+
 def question_years(question: str) -> set[str]:
-    """The years the question names ("2018", "1998"); decades ("the 2010s") do not count."""
-    years = set(_YEAR.findall(question))
+    """The years the question names, a season's second year too ("2021-22" names 2022)."""
+    years = years_written(question)
     for first, second in _SEASON.findall(question):
         years.add(second if len(second) == 4 else first[:2] + second)
     return years
@@ -88,4 +93,4 @@ def year_first(question: str, items: Iterable[_T], text_of: Callable[[_T], str])
 
 
 def _mentions(years: set[str], text: str) -> bool:
-    return bool(years & set(_YEAR.findall(_SINCE_YEAR.sub(" ", text))))
+    return bool(years & years_written(_SINCE_YEAR.sub(" ", text)))

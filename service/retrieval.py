@@ -21,6 +21,7 @@ from llama_index.core.schema import BaseNode, NodeWithScore
 
 from index.filters import ArticleFilter, published_day
 from index.store import ArticleStore
+from service.anchors import years_written
 from service.settings import Settings
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]
@@ -33,7 +34,6 @@ _RECENCY = re.compile(
     r"|currently|right now|so far)\b",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
 
 
 def wants_recent(question: str, where: ArticleFilter | None = None) -> bool:
@@ -42,9 +42,9 @@ def wants_recent(question: str, where: ArticleFilter | None = None) -> bool:
     Either way it names no other year: "in 2019" dates the question, and recency must not pull it
     elsewhere; asked in 2022, "the 2022 Stanley Cup Finals" is this year's news."""
     as_of = where.as_of if where is not None else None
-    years = {int(m.group()) for m in _YEAR.finditer(question)}
+    years = years_written(question)
     if as_of is not None:
-        return years <= {as_of.year}
+        return years <= {str(as_of.year)}
     return bool(_RECENCY.search(question)) and not years
 
 
