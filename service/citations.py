@@ -57,6 +57,9 @@ _TRAILING_CLAUSE = re.compile(
     r",\s+(?=(?:who|whom|whose|which|where|while|when|and|but|as|with|after|before|including|the|a|an)\b|\w+ing\b)",
     re.IGNORECASE,
 )
+# "and" opening a second claim about someone else by full name ("Gal Gadot will reprise her role and
+# Patty Jenkins will play ..."); split there only after a claim that opens with a name of its own.
+_SECOND_CLAIM = re.compile(r"\s+and\s+(?=[A-Z]\w+ [A-Z])")
 _LEADING_PHRASE = re.compile(r"^(?:according to|in|on|at|after|before|during|as|while|with)\b", re.IGNORECASE)
 _MIN_CLAUSE_WORDS = 4
 _STOPWORDS = frozenset(
@@ -88,6 +91,9 @@ _SHORT_FORMS = {
     "limited": {"ltd"},
 }
 _LONG_FORMS = {short: long for long, shorts in _SHORT_FORMS.items() for short in shorts}
+# "Q3 2019" in a question or answer is "the third quarter" in most reports (and "3" is no name to find).
+_QUARTER = re.compile(r"\bQ([1-4])\b", re.IGNORECASE)
+_ORDINALS = {"1": "first", "2": "second", "3": "third", "4": "fourth"}
 
 
 @dataclass(frozen=True)
@@ -128,8 +134,15 @@ def looks_like_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(text)) or not _TOKEN.search(text)
 
 
+def _spelled_out(text: str) -> str:
+    """The text with quarters written in words ("Q3" -> "Third quarter"), as sources mostly print them;
+    capitalised, so the quarter stays a name the source must hold."""
+    return _QUARTER.sub(lambda m: f"{_ORDINALS[m.group(1)].title()} quarter", text)
+
+
 def _terms(text: str) -> list[str]:
-    return [t for t in (m.group().lower() for m in _TOKEN.finditer(text)) if t not in _STOPWORDS]
+    words = (m.group().lower() for m in _TOKEN.finditer(_spelled_out(text)))
+    return [t for t in words if t not in _STOPWORDS]
 
 
 def _stem(word: str) -> str:
@@ -232,6 +245,7 @@ class SupportChecker:
 def _names(sentence: str) -> list[str]:
     """Capitalised words and numbers, lowercased. The first word counts unless it is a common word
     or an opener followed by a comma ("Previously, ..."), since any sentence starts with a capital."""
+    sentence = _spelled_out(sentence)
     tokens = list(_TOKEN.finditer(sentence))
     names = []
     for i, match in enumerate(tokens):
@@ -368,17 +382,26 @@ def _backed(
 
 def main_clause(sentence: str) -> str | None:
     """The sentence without a trailing clause the model tacked on after a comma (", who was
-    elected...", ", surpassing...", ", the all-singing hymn directed by..."), or None when it has none.
+    elected...", ", surpassing...", ", the all-singing hymn directed by...") or a second claim joined
+    by "and", or None when it has none.
 
     The small model often states the answer and then adds a detail from its own memory; the
     sentence then fails as a whole although its claim is backed."""
     match = _TRAILING_CLAUSE.search(sentence)
+    if match is None and _opens_with_name(sentence):
+        match = _SECOND_CLAIM.search(sentence)
     if match is None:
         return None
     clause = sentence[: match.start()].rstrip()
     if len(clause.split()) < _MIN_CLAUSE_WORDS or _LEADING_PHRASE.match(clause):
         return None
     return clause + "."
+
+
+def _opens_with_name(sentence: str) -> bool:
+    """Whether the sentence's first word is a name ("Gal Gadot will..."), not "The", "Also" or "It"."""
+    first = _TOKEN.search(sentence)
+    return first is not None and first.group()[0].isupper() and first.group().lower() not in _STOPWORDS | _META
 
 
 def narrow_span(claims: Sequence[str], passage: str, question: str) -> tuple[int, int]:

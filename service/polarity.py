@@ -1,4 +1,5 @@
-"""Does the source say the named side lost, where the answer says it won?
+"""Does the source say the opposite of what the answer says: that the named side lost, where the answer
+says it won, or that the named person held a post before, where the answer says they hold it?
 
 The commonest misreading of sports news by the default model: from "Serena Williams lost to Bianca
 Andreescu on Saturday in the 2019 U.S. Open women's singles final" it wrote "Serena Williams won the
@@ -8,6 +9,13 @@ its subject win, and the source has the same name lose and never win. Such a sen
 
 Deliberately narrow: English verbs of winning and losing right after a name, and a name that both
 wins and loses somewhere in the sources ("lost in 2018 but won in 2019") is left alone.
+
+The same holds for posts. From "Sepp Blatter, the former president of FIFA when Qatar was awarded the
+2022 World Cup" the model wrote "The president of FIFA is Sepp Blatter"; from "Satoru Iwata was the
+global president and CEO of Nintendo" it wrote "Satoru Iwata is the CEO of Nintendo in 2021". A
+sentence that has a name hold a post now ("X is the CEO of ...", "The CEO of ... is X") is not backed
+by sources that only have that name as its former holder ("former CEO X", "X, the former CEO",
+"X was the CEO") and never say the name is or remains it. "X was named CEO" is not "former".
 """
 
 from __future__ import annotations
@@ -24,7 +32,51 @@ _WORD = re.compile(r"[A-Za-z]{4,}")
 _REACH = 120  # characters after "X lost" that may name what was lost
 
 
+# A name holding a post now, in the sentence: "Tim Cook is the CEO of Apple", "The CEO of Apple is Tim Cook".
+_HOLDS = re.compile(rf"\b({_NAME})\s+is\s+(?:now\s+)?(?:the|an?)\s+(?:current\s+)?([^.;]{{3,80}})")
+_HELD_BY = re.compile(rf"\b[Tt]he\s+(?:current\s+)?([^.;]{{3,80}}?)\s+is\s+(?:now\s+)?({_NAME})")
+_PAST_REACH = 80  # characters of the post after "former" / "was the"
+_POST_STOPWORDS = frozenset("the and for with from that this who which when".split())
+
+
 def contradicts(sentence: str, sources: Sequence[str]) -> bool:
+    """Whether the sentence says the opposite of its sources: a win they have as a loss, or a post held
+    now that they have as held before."""
+    return _won_what_they_lost(sentence, sources) or _holds_what_they_held(sentence, sources)
+
+
+def _holds_what_they_held(sentence: str, sources: Sequence[str]) -> bool:
+    """Whether the sentence has a name hold a post that the sources have the name hold only formerly."""
+    claims = [(m.group(1), m.group(2)) for m in _HOLDS.finditer(sentence)]
+    claims += [(m.group(2), m.group(1)) for m in _HELD_BY.finditer(sentence)]
+    for name, post in claims:
+        surname = name.split()[-1].rstrip(".'’")  # "... is Sepp Blatter."
+        post_words = _post_words(post)
+        if len(surname) < 3 or not post_words:
+            continue
+        named = rf"\b{re.escape(surname)}\b"
+        former = rf"(?:former|ex-|onetime|late)\s+([^.;]{{0,{_PAST_REACH}}}?){named}"
+        held = rf"{named}(?:,\s+(?:the\s+|a\s+)?(?:former|onetime|then)|\s+(?:was|had\s+been)\s+(?:the|an?))\s+"
+        current = (
+            rf"{named},?\s+(?:is|remains|serves\s+as|has\s+been)\s+|(?:current|new|incoming)\s+[^.;]{{0,40}}?{named}"
+        )
+        past = any(
+            post_words & _post_words(text)
+            for source in sources
+            for text in [m.group(1) for m in re.finditer(former, source)]
+            + [source[m.end() : m.end() + _PAST_REACH] for m in re.finditer(held, source)]
+        )
+        if past and not any(re.search(current, source) for source in sources):
+            return True
+    return False
+
+
+def _post_words(text: str) -> set[str]:
+    """The words naming a post ("CEO", "president", "Nintendo"), lowercased; at least three letters."""
+    return {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)} - _POST_STOPWORDS
+
+
+def _won_what_they_lost(sentence: str, sources: Sequence[str]) -> bool:
     """Whether the sentence has a name win something that the sources have the name lose, and never win.
 
     "Something" is matched loosely: the words after "lost" must share one with the words after "won"

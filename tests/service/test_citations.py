@@ -406,6 +406,19 @@ def test_inflections_of_one_word_count_as_the_same_word() -> None:
     assert checker.coverage("Allegedly, the minister resigned.", [0]) < 1.0
 
 
+EARNINGS = (
+    "Oct 23, 2019 ... Tesla shares soar after crushing third-quarter earnings. Tesla reported third-quarter "
+    "revenue of $6.3 billion and earnings per share of $1.86."
+)
+
+
+def test_a_quarter_written_q3_is_backed_by_the_third_quarter() -> None:
+    """Questions say "Q3 2019"; reports say "third-quarter". The quarter still has to be the same one."""
+    question = "What was Tesla's revenue in Q3 2019?"
+    assert resolve_citations("Tesla's revenue in Q3 2019 was $6.3 billion [1].", question, [EARNINGS]).cited == [0]
+    assert resolve_citations("Tesla's revenue in Q2 2019 was $6.3 billion [1].", question, [EARNINGS]).cited == []
+
+
 def test_the_quote_is_the_sentence_that_answers_not_the_first_that_names_the_answer() -> None:
     passage = (
         "This is a blatant attempt to tarnish Alibaba, the company said. "
@@ -425,6 +438,16 @@ def test_a_backed_claim_keeps_its_main_clause_when_an_added_detail_is_not_backed
     assert cited.dropped == [strip_markers(answer).replace(" .", ".")]  # reported, not hidden
 
 
+def test_a_backed_claim_is_kept_without_a_second_claim_joined_by_and_that_is_not() -> None:
+    source = (
+        "Dec 27, 2020 ... Gal Gadot will reprise her role as Diana Prince/Wonder Woman, and Kristen Wiig "
+        "will be playing the classic Wonder Woman villain Barbara Minerva."
+    )
+    answer = "Gal Gadot will reprise her role as Diana Prince and Patty Jenkins will play the villain Barbara [1]."
+    cited = resolve_citations(answer, "Who will be playing the role of Diana Prince in Wonder Woman 1984?", [source])
+    assert cited.text == "Gal Gadot will reprise her role as Diana Prince [1]."
+
+
 def test_an_unbacked_main_clause_is_dropped_with_its_detail() -> None:
     answer = "Jack Ma met Xi Jinping in South Korea, surpassing the trade truce [3]."
     assert resolve_citations(answer, "Who did Xi meet?", SOURCES).text == ""
@@ -436,6 +459,13 @@ def test_an_unbacked_main_clause_is_dropped_with_its_detail() -> None:
         ("Norway won the most medals with 39, surpassing the United States.", "Norway won the most medals with 39."),
         ("The new CEO is Tim Buckley, who was elected in 2017.", "The new CEO is Tim Buckley."),
         ("Soul won the Oscar in 2021, making it the 11th Pixar winner.", "Soul won the Oscar in 2021."),
+        (  # a second claim about someone else, joined by "and"
+            "Gal Gadot will reprise her role as Diana Prince and Patty Jenkins will play the villain Barbara.",
+            "Gal Gadot will reprise her role as Diana Prince.",
+        ),
+        ("Meta acquired Instagram and WhatsApp in 2014.", None),  # "and" joining two objects, not two claims
+        ("R. Nadal and N. Djokovic ended the year at No. 1.", None),  # too short to stand alone
+        ("Also mentions Elsa Jacquemot and Harold Mayot as junior No. 1.", None),  # no claim of its own
         ("According to the White House, vaccines come next week.", None),  # a leading phrase, not a claim
         ("It won, and lost.", None),  # too short to stand alone
         ("Trump met Xi Jinping in South Korea.", None),  # nothing tacked on

@@ -35,3 +35,36 @@ def test_a_winner_the_source_has_lose_is_not_cited() -> None:
     assert wrong.cited == [] and not wrong.checked[0].supported
     right = resolve_citations("Bianca Andreescu won the women's singles U.S. Open in 2019 [1].", question, [ANDREESCU])
     assert right.cited == [0]
+
+
+BLATTER = (
+    "Nov 9, 2022 ... Sepp Blatter, the former president of FIFA when Qatar was awarded the 2022 World Cup hosting "
+    "rights in 2010, told Swiss newspaper Tages-Anzeiger it was a mistake."
+)
+SUCCEEDED = "Gianni Infantino succeeded former FIFA president Sepp Blatter."
+IWATA = "Satoru Iwata was the global president and CEO of Nintendo and a gifted programmer who played a key role."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "sources", "contradicted"),
+    [
+        ("The president of FIFA is Sepp Blatter.", [BLATTER], True),
+        ("Satoru Iwata is the CEO of Nintendo in 2021.", [IWATA], True),
+        ("Sepp Blatter is the president of FIFA.", [SUCCEEDED], True),
+        ("Gianni Infantino is the president of FIFA.", [SUCCEEDED], False),
+        ("Tim Cook is the CEO of Apple.", ["Tim Cook is the CEO of Apple and its former COO."], False),  # says "is" too
+        ("Sundar Pichai is the CEO of Google.", ["Sundar Pichai was named CEO of Google in 2015."], False),  # became
+        ("Andy Murray is the champion.", ["Former world No. 1 Andy Murray won the final."], False),  # another post
+        ("Sepp Blatter spoke to a newspaper.", [BLATTER], False),  # holds no post in the sentence
+    ],
+)
+def test_a_post_held_now_is_contradicted_by_sources_that_only_have_it_held_before(
+    sentence: str, sources: list[str], contradicted: bool
+) -> None:
+    assert contradicts(sentence, sources) is contradicted
+
+
+def test_a_former_holder_is_not_cited_as_the_current_one() -> None:
+    question = "Who is the president of the FIFA?"
+    wrong = resolve_citations("The president of FIFA is Sepp Blatter [1].", question, [BLATTER])
+    assert wrong.cited == [] and not wrong.checked[0].supported
