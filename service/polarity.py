@@ -36,6 +36,7 @@ _REACH = 120  # characters after "X lost" that may name what was lost
 _HOLDS = re.compile(rf"\b({_NAME})\s+is\s+(?:now\s+)?(?:the|an?)\s+(?:current\s+)?([^.;]{{3,80}})")
 _HELD_BY = re.compile(rf"\b[Tt]he\s+(?:current\s+)?([^.;]{{3,80}}?)\s+is\s+(?:now\s+)?({_NAME})")
 _PAST_REACH = 80  # characters of the post after "former" / "was the"
+_POST_WORD = re.compile(r"[A-Za-z]{3,}")  # "CEO" is a post
 _POST_STOPWORDS = frozenset("the and for with from that this who which when".split())
 
 
@@ -55,7 +56,7 @@ def _holds_what_they_held(sentence: str, sources: Sequence[str]) -> bool:
         if len(surname) < 3 or not post_words:
             continue
         named = rf"\b{re.escape(surname)}\b"
-        former = rf"(?:former|ex-|onetime|late)\s+([^.;]{{0,{_PAST_REACH}}}?){named}"
+        former = rf"(?:former\s+|ex-|onetime\s+|the\s+late\s+)([^.;]{{0,{_PAST_REACH}}}?){named}"
         held = rf"{named}(?:,\s+(?:the\s+|a\s+)?(?:former|onetime|then)|\s+(?:was|had\s+been)\s+(?:the|an?))\s+"
         current = (
             rf"{named},?\s+(?:is|remains|serves\s+as|has\s+been)\s+|(?:current|new|incoming)\s+[^.;]{{0,40}}?{named}"
@@ -73,7 +74,7 @@ def _holds_what_they_held(sentence: str, sources: Sequence[str]) -> bool:
 
 def _post_words(text: str) -> set[str]:
     """The words naming a post ("CEO", "president", "Nintendo"), lowercased; at least three letters."""
-    return {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)} - _POST_STOPWORDS
+    return {w.lower() for w in _POST_WORD.findall(text)} - _POST_STOPWORDS
 
 
 def _won_what_they_lost(sentence: str, sources: Sequence[str]) -> bool:
