@@ -56,7 +56,7 @@ def _holds_what_they_held(sentence: str, sources: Sequence[str]) -> bool:
         if len(surname) < 3 or not post_words:
             continue
         named = rf"\b{re.escape(surname)}\b"
-        former = rf"(?:former\s+|ex-|onetime\s+|the\s+late\s+)([^.;]{{0,{_PAST_REACH}}}?){named}"
+        former = rf"(?:[Ff]ormer\s+|[Ee]x-|[Oo]netime\s+|[Tt]he\s+late\s+)([^.;]{{0,{_PAST_REACH}}}?){named}"
         held = rf"{named}(?:,\s+(?:the\s+|a\s+)?(?:former|onetime|then)|\s+(?:was|had\s+been)\s+(?:the|an?))\s+"
         current = (
             rf"{named},?\s+(?:is|remains|serves\s+as|has\s+been)\s+|(?:current|new|incoming)\s+[^.;]{{0,40}}?{named}"

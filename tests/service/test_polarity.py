@@ -56,6 +56,7 @@ IWATA = "Satoru Iwata was the global president and CEO of Nintendo and a gifted 
         ("Sundar Pichai is the CEO of Google.", ["Sundar Pichai was named CEO of Google in 2015."], False),  # became
         ("Andy Murray is the champion.", ["Former world No. 1 Andy Murray won the final."], False),  # another post
         ("Travis Kalanick is the CEO of Uber.", ["Uber's ex-CEO Travis Kalanick sold his shares."], True),
+        ("Sepp Blatter is the president of FIFA.", ["Former FIFA president Sepp Blatter spoke."], True),
         ("Tim Cook is the CEO of Apple.", ["Apple shares rose late Thursday as CEO Tim Cook spoke."], False),  # a time
         ("Sepp Blatter spoke to a newspaper.", [BLATTER], False),  # holds no post in the sentence
     ],
