@@ -401,7 +401,8 @@ def main_clause(sentence: str) -> str | None:
 def _opens_with_name(sentence: str) -> bool:
     """Whether the sentence's first word is a name ("Gal Gadot will..."), not "The", "Also" or "It"."""
     first = _TOKEN.search(sentence)
-    return first is not None and first.group()[0].isupper() and first.group().lower() not in _STOPWORDS | _META
+    word = first.group() if first is not None else ""
+    return word[:1].isupper() and word.lower() not in _STOPWORDS and word.lower() not in _META
 
 
 def narrow_span(claims: Sequence[str], passage: str, question: str) -> tuple[int, int]:
