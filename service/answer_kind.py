@@ -1,12 +1,15 @@
-"""Does an answer state the kind of thing the question asks for: an amount, or a time?
+"""Does an answer state the kind of thing the question asks for: an amount, a time, or a name?
 
 A sentence can be backed by its passage and about the question's subject, yet not answer it: asked
 "What was Tesla's revenue in Q1 2021?", the default model wrote "This quarter was more than double
 what Tesla brought in during the same quarter in 2020 [1]", true to a passage that gives no figure.
 Questions of two kinds are easy to recognise and their answers easy to check (the "expected answer
 type" of classic question answering): amounts ("how many", "how much", "what was the revenue") need
-a number, and times ("when", "what year", "what is the release date", "how soon") need a date or a
-time word. Other questions are not checked. A year is not an amount: "in 2020" does not say how much.
+a number, times ("when", "what year", "what is the release date", "how soon") need a date or a
+time word, and "who" questions need a name the question does not already hold. Other questions are not
+checked. A year is not an amount: "in 2020" does not say how much. A nationality or party before a
+common noun is no name: asked who won the 2019 Nobel Prize in Literature with the laureate's snippets
+removed, the model wrote "The Austrian author was awarded the 2019 Nobel Prize in Literature [1]".
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ _TIME_QUESTION = re.compile(
     re.IGNORECASE,
 )
 
+# "Who won ...?", "In 2021, who ...?"; not "the player who scored" inside a "which" question.
+_NAME_QUESTION = re.compile(r"^\W*(?:[^?,]*,\s*)?who(?:m|'s)?\b", re.IGNORECASE)
+
 _YEAR = re.compile(r"\b(1[89]|20)\d{2}s?\b")
 # Number words ("six", "fifteen", "forty") become digits by the scorer's own normalisation; these are the rest.
 _QUANTITY_WORDS = re.compile(r"\b(dozens?|hundreds?|thousands?|millions?|billions?|trillions?|half|few|several)\b")
@@ -38,10 +44,22 @@ _TIME_WORDS = (
 )
 _TIME = re.compile(rf"\d|\b({_MONTHS}|{_TIME_WORDS})\b", re.IGNORECASE)
 
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# "the Austrian author", "a Democratic ticket": a capitalised adjective of nationality or party that
+# describes a common noun names no one.
+_DESCRIPTION = re.compile(r"\b(?:[Tt]he|[Aa]n?)\s+[A-Z][a-z]+(?:an|ic|ese|ish)\s+(?=[a-z])")
+# Capitalised words that are not names: they open sentences, or are dates.
+_NOT_NAMES = frozenset(
+    "a an the this that these those it its he she they his her their there here in on at by for of to from "
+    "with as and or but according however also yes no both neither either one".split()
+)
+_DATE_WORD = re.compile(rf"^({_MONTHS}|{_TIME_WORDS})$", re.IGNORECASE)
+
 
 class AnswerKind(StrEnum):
     AMOUNT = "amount"
     TIME = "time"
+    NAME = "name"
 
 
 def asked_kind(question: str) -> AnswerKind | None:
@@ -50,14 +68,32 @@ def asked_kind(question: str) -> AnswerKind | None:
         return AnswerKind.AMOUNT
     if _TIME_QUESTION.search(question):
         return AnswerKind.TIME
+    if _NAME_QUESTION.search(question):
+        return AnswerKind.NAME
     return None
 
 
-def states_kind(answer: str, kind: AnswerKind | None) -> bool:
-    """Whether the answer states something of that kind (always true for questions not checked)."""
+def states_kind(answer: str, kind: AnswerKind | None, question: str = "") -> bool:
+    """Whether the answer states something of that kind (always true for questions not checked).
+
+    A name must be one the ``question`` does not hold: "Who won the 2020 election?" is not answered by
+    "The Democratic ticket won the US Presidential Election 2020"."""
     if kind is AnswerKind.AMOUNT:
         words = normalize_answer(_YEAR.sub(" ", answer).replace("-", " "))  # "forty-two": two number words
         return any(ch.isdigit() for ch in words) or bool(_QUANTITY_WORDS.search(words))
     if kind is AnswerKind.TIME:
         return bool(_TIME.search(answer))
+    if kind is AnswerKind.NAME:
+        return bool(_new_names(answer, question))
     return True
+
+
+def _new_names(answer: str, question: str) -> set[str]:
+    """Capitalised words of the answer, lowercased, that are no description and not in the question."""
+    not_new = _NOT_NAMES | {w.lower() for w in _WORD.findall(question)}
+    words = _WORD.findall(_DESCRIPTION.sub(" ", answer))
+    return {
+        w.lower()
+        for w in words
+        if w[0].isupper() and len(w) > 1 and w.lower() not in not_new and not _DATE_WORD.match(w)
+    }

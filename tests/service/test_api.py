@@ -202,6 +202,15 @@ def test_an_answer_without_the_amount_asked_for_abstains(client: TestClient, api
     assert "25" in body["citations"][0]["quote"]
 
 
+def test_an_answer_naming_no_one_to_a_who_question_abstains(client: TestClient, api: Api) -> None:
+    """Backed by its passage and on the subject, but "who?" is not answered without a name."""
+    question = "Who reviewed the White House memo about Alibaba?"
+    api.llm.script("The document from the White House was reviewed [1].")
+    assert _ask(client, question)["abstained"] is True
+    api.llm.script("The Financial Times reviewed the memo [1].")
+    assert _ask(client, question)["abstained"] is False
+
+
 def test_an_answer_from_an_article_of_another_year_abstains(client: TestClient, api: Api) -> None:
     """The sentence is true to the seed (November 2025), but the question asks about 2019."""
     api.llm.script("The Financial Times reviewed the memo [1].")
