@@ -94,6 +94,8 @@ _LONG_FORMS = {short: long for long, shorts in _SHORT_FORMS.items() for short in
 # "Q3 2019" in a question or answer is "the third quarter" in most reports (and "3" is no name to find).
 _QUARTER = re.compile(r"\bQ([1-4])\b", re.IGNORECASE)
 _ORDINALS = {"1": "first", "2": "second", "3": "third", "4": "fourth"}
+# "10/27/2017" (a shop page's "Release Date:10/27/2017"): month first, or day first when it cannot be a month.
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/((?:1[89]|20)\d{2})\b")
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,20 @@ def looks_like_refusal(text: str) -> bool:
 
 
 def _spelled_out(text: str) -> str:
-    """The text with quarters written in words ("Q3" -> "Third quarter"), as sources mostly print them;
-    capitalised, so the quarter stays a name the source must hold."""
-    return _QUARTER.sub(lambda m: f"{_ORDINALS[m.group(1)].title()} quarter", text)
+    """The text with quarters and numeric dates written in words ("Q3" -> "Third quarter", "10/27/2017"
+    -> "October 27 2017"), as sources and answers mostly print them; capitalised, so each stays a name
+    the source must hold."""
+    text = _QUARTER.sub(lambda m: f"{_ORDINALS[m.group(1)].title()} quarter", text)
+    return _NUMERIC_DATE.sub(_date_in_words, text)
+
+
+def _date_in_words(match: re.Match[str]) -> str:
+    month, day, year = (int(g) for g in match.groups())
+    if month > 12:
+        month, day = day, month
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return match.group()
+    return f"{calendar.month_name[month]} {day} {year}"
 
 
 def _terms(text: str) -> list[str]:

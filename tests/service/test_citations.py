@@ -419,6 +419,25 @@ def test_a_quarter_written_q3_is_backed_by_the_third_quarter() -> None:
     assert resolve_citations("Tesla's revenue in Q2 2019 was $6.3 billion [1].", question, [EARNINGS]).cited == []
 
 
+SHOP_PAGE = "Shop Super Mario Odyssey Nintendo Switch at Best Buy. Release Date:10/27/2017. ESRB Rating:"
+
+
+@pytest.mark.parametrize(
+    ("answer", "backed"),
+    [
+        ("Super Mario Odyssey was released on October 27, 2017 [1].", True),
+        ("Super Mario Odyssey was released on 27 October 2017 [1].", True),
+        ("Super Mario Odyssey was released on 10/27/2017 [1].", True),
+        ("Super Mario Odyssey was released on October 28, 2017 [1].", False),
+        ("Super Mario Odyssey was released on November 27, 2017 [1].", False),
+    ],
+)
+def test_a_numeric_date_is_read_as_the_date_it_writes(answer: str, backed: bool) -> None:
+    """Shop pages print "10/27/2017"; answers write "October 27, 2017". Day and month still have to agree."""
+    question = "When was Super Mario Odyssey released on Nintendo Switch?"
+    assert bool(resolve_citations(answer, question, [SHOP_PAGE]).cited) is backed
+
+
 def test_the_quote_is_the_sentence_that_answers_not_the_first_that_names_the_answer() -> None:
     passage = (
         "This is a blatant attempt to tarnish Alibaba, the company said. "
