@@ -3,7 +3,7 @@
 A sentence can be backed by its passage and about the question's subject, yet not answer it: asked
 "What was Tesla's revenue in Q1 2021?", the default model wrote "This quarter was more than double
 what Tesla brought in during the same quarter in 2020 [1]", true to a passage that gives no figure.
-Questions of two kinds are easy to recognise and their answers easy to check (the "expected answer
+Questions of some kinds are easy to recognise and their answers easy to check (the "expected answer
 type" of classic question answering): amounts ("how many", "how much", "what was the revenue") need
 a number, times ("when", "what year", "what is the release date", "how soon") need a date or a
 time word, and "who" questions need a name the question does not already hold. Other questions are not
@@ -27,8 +27,9 @@ _TIME_QUESTION = re.compile(
     re.IGNORECASE,
 )
 
-# "Who won ...?", "In 2021, who ...?"; not "the player who scored" inside a "which" question.
+# "Who won ...?", "In 2021, who ...?"; not "Kanye West, who changed his name, is buying which platform?".
 _NAME_QUESTION = re.compile(r"^\W*(?:[^?,]*,\s*)?who(?:m|'s)?\b", re.IGNORECASE)
+_OTHER_QUESTION_WORD = re.compile(r"\b(which|what)\b", re.IGNORECASE)
 
 _YEAR = re.compile(r"\b(1[89]|20)\d{2}s?\b")
 # Number words ("six", "fifteen", "forty") become digits by the scorer's own normalisation; these are the rest.
@@ -68,7 +69,7 @@ def asked_kind(question: str) -> AnswerKind | None:
         return AnswerKind.AMOUNT
     if _TIME_QUESTION.search(question):
         return AnswerKind.TIME
-    if _NAME_QUESTION.search(question):
+    if _NAME_QUESTION.search(question) and not _OTHER_QUESTION_WORD.search(question):
         return AnswerKind.NAME
     return None
 

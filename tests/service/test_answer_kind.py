@@ -24,6 +24,7 @@ from service.answer_kind import AnswerKind, asked_kind, states_kind
         ("In 2021, who was named CEO of Twitter?", AnswerKind.NAME),
         ("Which company did Kanye West say he would buy?", None),
         ("Which player who scored twice was sent off?", None),
+        ("Kanye West, who changed his name to Ye, is acquiring which platform?", None),
     ],
 )
 def test_asked_kind(question: str, kind: AnswerKind | None) -> None:
