@@ -223,7 +223,8 @@ class CitewireQueryEngine(CustomQueryEngine):
         # question that lists it, though it shares no words with the question alone.
         if self._relevance(draft.asked, cited.text) < self.min_answer_relevance:
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
-        if not states_kind(strip_markers(cited.text), asked_kind(question), question):  # "how much?", no amount
+        # "How much?" with no amount, "when?" with no time, "who?" with no name the question lacks.
+        if not states_kind(strip_markers(cited.text), asked_kind(question), question):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)
         if not speaks_of_year(question, (_dated_text(relevant[src].article) for src in cited.cited)):
             return self._abstain(retrieved, retrieve_ms, generate_ms, started, verify_ms)  # about another year
