@@ -15,6 +15,7 @@ from service.citations import (
     resolve_citations,
     split_sentences,
     strip_markers,
+    subtitled_titles,
 )
 
 REVIEWED = (
@@ -436,6 +437,48 @@ def test_a_numeric_date_is_read_as_the_date_it_writes(answer: str, backed: bool)
     """Shop pages print "10/27/2017"; answers write "October 27, 2017". Day and month still have to agree."""
     question = "When was Super Mario Odyssey released on Nintendo Switch?"
     assert bool(resolve_citations(answer, question, [SHOP_PAGE]).cited) is backed
+
+
+REVEALED = "Jan 12, 2017 ... Nintendo has revealed that Breath of the Wild will release on March 3, 2017."
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "backed"),
+    [
+        (
+            "When was The Legend of Zelda: Breath of the Wild released?",
+            "The Legend of Zelda: Breath of the Wild was released on March 3, 2017 [1].",
+            True,
+        ),
+        # The subtitle has to be the source's, and the series the question's: no other game borrows it.
+        (
+            "When was The Legend of Zelda: Tears of the Kingdom released?",
+            "The Legend of Zelda: Tears of the Kingdom was released on March 3, 2017 [1].",
+            False,
+        ),
+        (
+            "When was Breath of the Wild released?",
+            "The Legend of Zelda: Breath of the Wild was released on March 3, 2017 [1].",
+            False,
+        ),
+    ],
+)
+def test_a_title_is_backed_by_its_subtitle_alone(question: str, answer: str, backed: bool) -> None:
+    """News names "The Legend of Zelda: Breath of the Wild" by its subtitle; the date must still be there."""
+    assert bool(resolve_citations(answer, question, [REVEALED]).cited) is backed
+
+
+@pytest.mark.parametrize(
+    ("question", "titles"),
+    [
+        ("when was The Legend of Zelda: Breath of the Wild released?", [("the legend of zelda", "breath of the wild")]),
+        ("Who directed Avengers: Infinity War?", [("avengers", "infinity war")]),
+        ("When was Xenoblade Chronicles: Definitive Edition released?", []),  # an edition names no work
+        ("Fill in the blank: The U.S. said what?", []),
+    ],
+)
+def test_subtitled_titles(question: str, titles: list[tuple[str, str]]) -> None:
+    assert subtitled_titles(question) == titles
 
 
 def test_the_quote_is_the_sentence_that_answers_not_the_first_that_names_the_answer() -> None:
