@@ -162,13 +162,12 @@ def _date_in_words(match: re.Match[str]) -> str:
     return f"{calendar.month_name[month]} {day} {year}"
 
 
-def _terms(text: str) -> list[str]:
-    words = (m.group().lower() for m in _TOKEN.finditer(_spelled_out(text)))
-    return [t for t in words if t not in _STOPWORDS]
-
-
 def _words(text: str) -> list[str]:
     return [m.group().lower() for m in _TOKEN.finditer(text)]
+
+
+def _terms(text: str) -> list[str]:
+    return [t for t in _words(_spelled_out(text)) if t not in _STOPWORDS]
 
 
 def subtitled_titles(question: str) -> list[tuple[str, str]]:
