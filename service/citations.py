@@ -231,7 +231,8 @@ class SupportChecker:
         self._question = {_stem(t) for t in _terms(question)}
         self._subtitled = subtitled_titles(question)
         self._exact = [set(_terms(src)) for src in sources]
-        self._phrases = [f" {' '.join(_words(src))} " for src in sources]
+        # The sources' words in order, to find a subtitle as a phrase: only for a question that has one.
+        self._phrases = [f" {' '.join(_words(src))} " for src in sources] if self._subtitled else []
         self._stems = [{_stem(t) for t in terms} for terms in self._exact]
         self._similarity = similarity
         self._min_similarity = min_similarity
