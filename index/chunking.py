@@ -24,6 +24,9 @@ _LINE = re.compile(r"[^\n]+")
 _EXTRA_ABBREVIATIONS = {"gov", "sgt", "dept", "approx", "mar", "apr", "jun", "jul"}
 # ...and those that end one unless a number follows ("No. 1", "Vol. 3"; but "Voters said no.").
 _BEFORE_NUMBER = re.compile(r"\b(?:no|nos|vol|fig|pp)\.$", re.IGNORECASE)
+# Full-width sentence ends (Chinese, Japanese), which Punkt's English model does not know; closing
+# quotes and brackets after them stay with the sentence.
+_FULL_WIDTH_END = re.compile(r"[。！？]+[」』”’）)]*")
 
 
 def _load_sentence_splitter() -> PunktSentenceTokenizer:
@@ -87,8 +90,23 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
                 line_spans[-1] = (line_spans[-1][0], base + end)  # "world No. 1" is one sentence
             else:
                 line_spans.append((base + start, base + end))
-        spans.extend(span for span in line_spans if not _is_invisible(text[span[0] : span[1]]))
+        for span in line_spans:
+            spans.extend(s for s in _split_full_width(text, span) if not _is_invisible(text[s[0] : s[1]]))
     return spans
+
+
+def _split_full_width(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """``span`` cut after each full-width sentence end inside it, leading spaces left out."""
+    start, end = span
+    out: list[tuple[int, int]] = []
+    for match in _FULL_WIDTH_END.finditer(text, start, end):
+        if match.end() < end:
+            out.append((start, match.end()))
+            start = match.end()
+            while start < end and text[start].isspace():
+                start += 1
+    out.append((start, end))
+    return [s for s in out if s[0] < s[1]]
 
 
 def _cut_before(text: str, piece_start: int, cut: int, end: int) -> int:

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from service import articles_api, openai_compat
-from service.answering import AnswerRequest, GenerationTimeout, Prepared, Responder
+from service.answering.responder import AnswerRequest, GenerationTimeout, Prepared, Responder
 from service.api_models import (
     STREAMED,
     ChatRequest,

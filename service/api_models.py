@@ -181,6 +181,9 @@ class SentenceOut(BaseModel):
     text: str = Field(description="A sentence of the model's answer, without markers.")
     citations: list[int] = Field(description="The markers [n] that back it in the answer.")
     supported: bool = Field(description="False when no retrieved passage backs it; it is then left out of the answer.")
+    score: float | None = Field(
+        None, description="The verifier's support score in [0, 1]: how surely its cited sentences state it."
+    )
 
 
 class QueryResponse(BaseModel):

@@ -14,7 +14,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from index.store import ArticleStore
-from service.answering import Responder
+from service.answering.responder import Responder
 from service.engine import CitewireQueryEngine
 from service.ingestion import Ingestor
 from service.jobs import JobRunner

@@ -118,6 +118,7 @@ class CheckedSentence:
     text: str  # without markers
     markers: list[int]  # the renumbered markers it carries in the answer (empty if dropped)
     supported: bool
+    score: float | None = None  # the verifier's support score, where one was computed
 
 
 @dataclass(frozen=True)

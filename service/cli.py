@@ -277,9 +277,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from index.loaders import ArticleFormatError, expected_count, load_file
     from service.components import build_components
-    from service.evaluation.dataset import QuestionFormatError, answer_bearing, holdout, load_questions
+    from service.evaluation.dataset import (
+        QuestionFormatError,
+        answer_bearing,
+        holdout,
+        load_questions,
+        split_questions,
+    )
     from service.evaluation.metrics import summarise
-    from service.evaluation.report import summary_table_text, write_report
+    from service.evaluation.report import differences_text, summary_table_text, write_report
     from service.evaluation.runner import EvalSetupError, check_held_out, index_corpus, make_engine, run_eval
     from service.llm import build_llm
     from service.runtime import configure_for_serving
@@ -308,6 +314,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     except QuestionFormatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.split is not None:
+        questions = split_questions(questions, args.split)
     if args.limit is not None:
         questions = questions[: args.limit]
     if not questions:
@@ -399,10 +407,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         "llm": f"{settings.llm_backend}: {settings.llm_model}",
         "embedder": settings.embed_model,
         "top_k": settings.top_k,
+        "split": args.split or "all questions",
+        "answerer": settings.answerer,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     write_report(Path(args.report), results, summaries, base_url=args.base_url, meta=meta)
     print(summary_table_text(summaries))
+    differences = differences_text(results)
+    if differences:
+        print("\n" + differences)
     print(f"\nresults: {out_path}\nreport:  {args.report}")
     return 0
 
@@ -471,6 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="articles .jsonl to index into --data-dir first (else the store as it is)")
     p.add_argument("--engine", choices=["citewire", "baseline", "both"], default="citewire")
     p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument(
+        "--split",
+        choices=["tune", "check"],
+        help="only one half of the questions by id: tune (first half: choose settings on it) or check (report on it)",
+    )
     p.add_argument(
         "--holdout-gold",
         type=float,

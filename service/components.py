@@ -11,6 +11,11 @@ from llama_index.core.llms import LLM
 from index.embedding import Embedder, load_embedder, vector_space
 from index.ingest import ChunkingPolicy
 from index.store import ArticleStore, open_client, open_http_client
+from service.answering.cache import AnswerCache
+from service.answering.engine import EvidenceEngine
+from service.answering.evidence import EvidencePolicy, SentenceVectors
+from service.answering.model import answer_model
+from service.answering.verifier import Verifier
 from service.engine import CitewireQueryEngine
 from service.judge import ClaimJudge
 from service.llm import build_llm
@@ -66,6 +71,8 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         mode=settings.retrieval_mode,
         weights=FusionWeights.from_settings(settings),
     )
+    if settings.answerer == "evidence":
+        return _evidence_engine(components, llm, retriever)
     calibration = components.embedder.calibration
     return CitewireQueryEngine(
         retriever=retriever,
@@ -82,6 +89,34 @@ def build_engine(components: Components, llm: LLM | None = None) -> CitewireQuer
         token_counter=components.embedder.counter,
         context_tokens=settings.context_tokens,
         context_sentences=settings.context_sentences,
+        years_first=settings.years_first,
+        this_week_days=settings.this_week_days,
+    )
+
+
+def _evidence_engine(components: Components, llm: LLM, retriever: HybridRetriever) -> EvidenceEngine:
+    settings = components.settings
+    model = answer_model(llm)
+    embed = components.embedder.model
+    return EvidenceEngine(
+        retriever=retriever,
+        store=components.store,
+        llm=llm,
+        embed_model=embed,
+        answer_model=model,
+        verifier=Verifier(model),
+        vectors=SentenceVectors(embed.get_text_embedding_batch),
+        evidence_policy=EvidencePolicy(budget_tokens=settings.evidence_tokens),
+        evidence_passages=settings.evidence_passages,
+        min_support=settings.min_support,
+        cache=AnswerCache(settings.answer_cache_size) if settings.answer_cache_size else None,
+        # Everything an answer depends on besides the question and the store: settings and the model object.
+        fingerprint=f"{settings.model_dump_json()}|{type(llm).__name__}:{id(llm)}",
+        top_k=settings.top_k,
+        max_passages_per_article=settings.max_passages_per_article,
+        min_relevance=_or(settings.min_relevance, components.embedder.calibration.relevance),
+        max_answer_tokens=settings.max_answer_tokens,
+        token_counter=components.embedder.counter,
         years_first=settings.years_first,
         this_week_days=settings.this_week_days,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -101,6 +102,8 @@ class Draft:
     messages: list[ChatMessage]
     started: float  # perf_counter() when the question arrived
     retrieve_ms: float
+    evidence: list[Any] = field(default_factory=list)  # service.answering: the evidence sentences shown
+    cache_key: Any = None  # service.answering: where the finished answer is kept
 
 
 class CitewireQueryEngine(CustomQueryEngine):

@@ -7,11 +7,14 @@ the GGUF's own chat template; ``openai`` talks to any OpenAI-compatible server t
 
 from __future__ import annotations
 
+import ctypes
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -41,6 +44,8 @@ class LlamaCppChat(CustomLLM):
     seed: int = 0
     _llama: Any = PrivateAttr()
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _formatter: Any = PrivateAttr(default=None)
+    _prefixes: dict[str, _SavedPrefix] = PrivateAttr(default_factory=dict)
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
@@ -112,6 +117,93 @@ class LlamaCppChat(CustomLLM):
         prompt = max(0, self._llama.n_tokens - completion + (1 if cut_short else 0))
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
+    # -- prefix-cached calls (service.answering) ----------------------------------------------
+
+    def stream_prefixed(
+        self,
+        messages: Sequence[ChatMessage],
+        prefix_until: str,
+        grammar: str | None = None,
+        max_tokens: int = 256,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[str]:
+        """Greedy text for ``messages``, read on from the saved state of their fixed prefix.
+
+        The prefix is the rendered prompt up to the end of ``prefix_until``'s first occurrence. It is
+        evaluated once and restored before every call, so an answer never depends on what was asked
+        before, and only the rest of the prompt is read. ``grammar`` (GBNF) constrains the output."""
+        from llama_cpp import LlamaGrammar
+
+        compiled = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
+        with self._lock:
+            tokens, stop = self._restore(messages, prefix_until)
+            stream = self._llama.create_completion(
+                tokens, max_tokens=max_tokens, temperature=0.0, stop=stop, grammar=compiled, stream=True
+            )
+            try:
+                for part in stream:
+                    text = part["choices"][0]["text"]
+                    if text:
+                        yield text
+                    if should_stop is not None and should_stop():
+                        return
+            finally:
+                stream.close()
+
+    def label_probabilities(
+        self, messages: Sequence[ChatMessage], prefix_until: str, labels: Sequence[str]
+    ) -> dict[str, float]:
+        """P(the reply starts with each label), renormalised over ``labels``: one forward pass, no sampling.
+
+        A label counts with its capitalised spelling too (first token of each)."""
+        with self._lock:
+            tokens, _ = self._restore(messages, prefix_until)
+            self._llama.eval(tokens[self._llama.n_tokens :])
+            from llama_cpp import llama_cpp as lib
+
+            n_vocab = self._llama.n_vocab()
+            pointer = lib.llama_get_logits_ith(self._llama._ctx.ctx, -1)
+            logits = np.ctypeslib.as_array(pointer, shape=(n_vocab,)).astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        mass = {label: float(sum(probs[t] for t in self._first_tokens(label))) for label in labels}
+        total = sum(mass.values()) or 1.0
+        return {label: m / total for label, m in mass.items()}
+
+    def _first_tokens(self, label: str) -> set[int]:
+        variants = {label, label.lower(), label.capitalize()}
+        return {self._llama.tokenize(v.encode("utf-8"), add_bos=False, special=False)[0] for v in variants}
+
+    def _render(self, messages: Sequence[ChatMessage]) -> tuple[str, list[str]]:
+        """The prompt as the GGUF's own chat template writes it, and its stop strings."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llama = self._llama
+            eos, bos = llama.token_eos(), llama.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=llama.metadata["tokenizer.chat_template"],
+                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+            )
+        rendered = self._formatter(messages=[{"role": m.role.value, "content": m.content or ""} for m in messages])
+        stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
+        return rendered.prompt, stop
+
+    def _restore(self, messages: Sequence[ChatMessage], prefix_until: str) -> tuple[list[int], list[str]]:
+        """The whole prompt's tokens, with the context holding exactly its prefix's (saved once)."""
+        prompt, stop = self._render(messages)
+        cut = prompt.index(prefix_until) + len(prefix_until)
+        prefix, rest = prompt[:cut], prompt[cut:]
+        llama = self._llama
+        saved = self._prefixes.get(prefix)
+        if saved is None:
+            llama.reset()
+            llama.eval(llama.tokenize(prefix.encode("utf-8"), add_bos=True, special=True))
+            saved = self._prefixes[prefix] = _SavedPrefix.take(llama)
+        saved.put_back(llama)
+        return saved.tokens + llama.tokenize(rest.encode("utf-8"), add_bos=False, special=True), stop
+
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         response = self.chat([ChatMessage(role="user", content=prompt)], **kwargs)
@@ -121,6 +213,32 @@ class LlamaCppChat(CustomLLM):
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
         for part in self.stream_chat([ChatMessage(role="user", content=prompt)], **kwargs):
             yield CompletionResponse(text=part.message.content or "", delta=part.delta, raw=part.raw)
+
+
+@dataclass(frozen=True)
+class _SavedPrefix:
+    """llama.cpp's context state after a prompt prefix: its KV cache, as bytes, and its tokens."""
+
+    state: bytes
+    tokens: list[int]
+
+    @classmethod
+    def take(cls, llama: Any) -> _SavedPrefix:
+        from llama_cpp import llama_cpp as lib
+
+        size = lib.llama_state_get_size(llama._ctx.ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        written = lib.llama_state_get_data(llama._ctx.ctx, buffer, size)
+        return cls(bytes(buffer[:written]), [int(t) for t in llama.input_ids[: llama.n_tokens]])
+
+    def put_back(self, llama: Any) -> None:
+        from llama_cpp import llama_cpp as lib
+
+        buffer = (ctypes.c_uint8 * len(self.state)).from_buffer_copy(self.state)
+        if lib.llama_state_set_data(llama._ctx.ctx, buffer, len(self.state)) != len(self.state):
+            raise RuntimeError("llama.cpp did not take the saved prefix state")
+        llama.n_tokens = len(self.tokens)
+        llama.input_ids[: len(self.tokens)] = self.tokens
 
 
 def build_llm(settings: Settings) -> LLM:

@@ -34,7 +34,9 @@ def to_query_response(answer: Answer) -> QueryResponse:
     citations = [
         CitationOut(n=c.n, quote=c.quote, start=c.start, end=c.end, **_where_from(c.passage)) for c in answer.citations
     ]
-    sentences = [SentenceOut(text=c.text, citations=c.markers, supported=c.supported) for c in answer.sentences]
+    sentences = [
+        SentenceOut(text=c.text, citations=c.markers, supported=c.supported, score=c.score) for c in answer.sentences
+    ]
     return QueryResponse(
         answer=answer.text,
         abstained=answer.abstained,

@@ -115,6 +115,30 @@ class Settings(BaseSettings):
         "not about the question, and Citewire abstains. Unset: the embedder's calibrated value (0.3 "
         "for MiniLM; right answers on the development data scored >= 0.40, docs/EVALUATION.md).",
     )
+    answerer: Literal["evidence", "rules"] = Field(
+        "evidence",
+        description="'evidence': the model answers from numbered evidence sentences, citing them by id, and "
+        "one verifier scores every claim (service/answering). 'rules': the earlier engine, passages and "
+        "lexical rules plus a model judge (service/engine.py).",
+    )
+    evidence_tokens: int = Field(
+        200, ge=16, le=8192, description="Token budget (embedder tokens) of the evidence sentences shown to the model."
+    )
+    evidence_passages: int = Field(
+        8, ge=1, le=50, description="Retrieved passages whose sentences compete for the evidence budget."
+    )
+    min_support: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="A claim whose verifier score is below this is dropped; with none left, Citewire abstains.",
+    )
+    answer_cache_size: int = Field(
+        256,
+        ge=0,
+        le=100_000,
+        description="Finished answers kept (by question, filters, store state, settings); 0: none.",
+    )
     judge_claims: bool = Field(
         True,
         description="Ask the LLM, in a second short call per answer sentence, whether the cited text "

@@ -16,7 +16,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-from service.answering import GenerationTimeout, Prepared, Responder
+from service.answering.responder import GenerationTimeout, Prepared, Responder
 from service.engine import Answer
 
 log = logging.getLogger(__name__)

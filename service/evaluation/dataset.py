@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from index.sparse import SparseDoc, SparseIndex, tokenize
 from service.citations import name_forms
@@ -163,6 +163,19 @@ def load_questions(path: Path) -> list[EvalQuestion]:
         first_line[question.id] = lineno
         questions.append(question)
     return questions
+
+
+Split = Literal["tune", "check"]
+_DIGITS = re.compile(r"(\d+)")
+
+
+def split_questions(questions: Sequence[EvalQuestion], which: Split) -> list[EvalQuestion]:
+    """One half of a development set, by id: *tune* holds the ids that sort into the first half
+    (numbers compared as numbers, so RGB's tune split is ids 0-49), *check* the rest. Prompts, budgets
+    and thresholds are chosen on tune; results are reported on check."""
+    ordered = sorted(questions, key=lambda q: [int(p) if p.isdigit() else p for p in _DIGITS.split(q.id)])
+    tune = {q.id for q in ordered[: (len(ordered) + 1) // 2]}
+    return [q for q in questions if (q.id in tune) == (which == "tune")]
 
 
 class Holdout(NamedTuple):

@@ -16,6 +16,7 @@ Conventions:
 
 from __future__ import annotations
 
+import random
 import re
 import string
 from collections import Counter
@@ -274,3 +275,37 @@ def _count(values: Iterable[Any]) -> int:
 
 def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
+
+
+# Per-question values compared between two engines over the same questions.
+PAIRED = ("answer_contains", "mc_correct", "abstention_correct")
+
+
+def paired_bootstrap(
+    a: Sequence[float], b: Sequence[float], reps: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """mean(a) - mean(b) and its 95% interval, resampling the paired questions with replacement."""
+    if len(a) != len(b) or not a:
+        raise ValueError("paired samples must be non-empty and of equal length")
+    rng = random.Random(seed)
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    n = len(diffs)
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(reps))
+    return sum(diffs) / n, means[int(0.025 * reps)], means[min(reps - 1, int(0.975 * reps))]
+
+
+def paired_differences(
+    results: Sequence[Mapping[str, Any]], baseline: Sequence[Mapping[str, Any]]
+) -> dict[str, tuple[int, float, float, float]]:
+    """For each of ``PAIRED``: (questions compared, difference, low, high) over questions both scored."""
+    theirs = {r["id"]: r.get("scores", {}) for r in baseline}
+    out: dict[str, tuple[int, float, float, float]] = {}
+    for metric in PAIRED:
+        pairs = [
+            (float(r["scores"][metric]), float(theirs[r["id"]][metric]))
+            for r in results
+            if r.get("scores", {}).get(metric) is not None and theirs.get(r["id"], {}).get(metric) is not None
+        ]
+        if pairs:
+            out[metric] = (len(pairs), *paired_bootstrap([p[0] for p in pairs], [p[1] for p in pairs]))
+    return out

@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 
 import numpy as np
 
+from service.evaluation.metrics import paired_differences
+
 # (summary key, label, kind): kind "rate" is a share in [0, 1] (plotted), "lower" a rate where lower is better.
 HEADLINE: list[tuple[str, str, str]] = [
     ("n_questions", "questions", "count"),
@@ -86,6 +88,22 @@ def fmt(value: Any, kind: str = "rate") -> str:
     if isinstance(value, float):
         return f"{value:,.1f}"
     return str(value)
+
+
+def differences_text(results_by_engine: Mapping[str, Sequence[Mapping[str, Any]]], baseline: str = "baseline") -> str:
+    """Each engine against ``baseline`` on the same questions: difference and 95% paired-bootstrap interval."""
+    if baseline not in results_by_engine:
+        return ""
+    lines = []
+    for engine, results in results_by_engine.items():
+        if engine == baseline:
+            continue
+        for metric, (n, diff, lo, hi) in paired_differences(results, results_by_engine[baseline]).items():
+            lines.append(
+                f"{engine} - {baseline}  {metric:<20} {diff * 100:+6.1f} points  "
+                f"95% interval [{lo * 100:+.1f}, {hi * 100:+.1f}]  ({n} questions)"
+            )
+    return "\n".join(lines)
 
 
 def summary_table_text(summaries: Mapping[str, Mapping[str, Any]]) -> str:
@@ -224,6 +242,7 @@ def render_report(
         _meta_table(meta or {}),
         "<h2>Headline metrics</h2>",
         _headline_table(summaries),
+        *_differences_block(results_by_engine),
         "<h2>Metrics compared</h2>",
         f'<p class="legend">{legend}</p>',
         metric_bars_svg(summaries),
@@ -237,6 +256,11 @@ def render_report(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
+
+
+def _differences_block(results_by_engine: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    text = differences_text(results_by_engine)
+    return ["<h2>Against the stock engine (95% paired bootstrap)</h2>", f"<pre>{esc(text)}</pre>"] if text else []
 
 
 def write_report(path: Path, *args: Any, **kwargs: Any) -> None:

@@ -264,3 +264,11 @@ def test_zero_token_line_does_not_overlap(counter: TokenCounter) -> None:
 def test_invisible_lines_are_not_sentences() -> None:
     text = "First.\n\u200b\n\u2060 \u00ad\nSecond."
     assert [text[s:e] for s, e in sentence_spans(text)] == ["First.", "Second."]
+
+
+def test_full_width_sentence_ends_split_chinese_text() -> None:
+    from index.chunking import sentence_spans
+
+    text = "华盛顿指控阿里巴巴。阿里巴巴否认了指控！这是第三句？"
+    spans = sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == ["华盛顿指控阿里巴巴。", "阿里巴巴否认了指控！", "这是第三句？"]

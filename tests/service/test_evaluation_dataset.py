@@ -186,3 +186,13 @@ def test_the_shared_eval_sets_load(name: str, count: int) -> None:
 def test_answers_stored_as_a_json_encoded_nested_list_are_flattened() -> None:
     record = {"id": "r", "question": "When?", "answer": '[["May 15 2012", "May 15, 2012", "May 15 2012"]]'}
     assert question_from_record(record).answers == ["May 15 2012", "May 15, 2012"]
+
+
+def test_split_puts_the_first_half_of_ids_in_tune_comparing_numbers_as_numbers() -> None:
+    from service.evaluation.dataset import split_questions
+
+    questions = [question_from_record({"id": f"rgbfact-{i}", "question": "q", "answer": "a"}) for i in range(100)]
+    tune = {q.id for q in split_questions(questions, "tune")}
+    check = {q.id for q in split_questions(questions, "check")}
+    assert tune == {f"rgbfact-{i}" for i in range(50)}
+    assert check == {f"rgbfact-{i}" for i in range(50, 100)}

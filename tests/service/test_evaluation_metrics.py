@@ -255,3 +255,21 @@ def test_summarise_aggregates_over_applicable_questions() -> None:
     assert s["citations"] == 2
     assert s["latency_total_p50_ms"] == 100.0
     assert s["latency_generate_p50_ms"] == 185.0  # the gated abstention (generate 0) is not a generation
+
+
+def test_paired_bootstrap_interval_holds_the_difference_and_excludes_zero_only_when_clear() -> None:
+    from service.evaluation.metrics import paired_bootstrap
+
+    diff, lo, hi = paired_bootstrap([1.0] * 40 + [0.0] * 10, [0.0] * 40 + [1.0] * 10)
+    assert diff == 0.6 and 0 < lo <= diff <= hi
+    diff, lo, hi = paired_bootstrap([1.0, 0.0] * 25, [0.0, 1.0] * 25)
+    assert diff == 0.0 and lo < 0 < hi
+
+
+def test_paired_differences_compare_only_questions_both_engines_scored() -> None:
+    from service.evaluation.metrics import paired_differences
+
+    ours = [{"id": "a", "scores": {"answer_contains": True}}, {"id": "b", "scores": {"answer_contains": None}}]
+    theirs = [{"id": "a", "scores": {"answer_contains": False}}, {"id": "b", "scores": {"answer_contains": True}}]
+    n, diff, _, _ = paired_differences(ours, theirs)["answer_contains"]
+    assert (n, diff) == (1, 1.0)
