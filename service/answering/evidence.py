@@ -91,6 +91,8 @@ class SentenceVectors:
 class EvidencePolicy:
     budget_tokens: int = 200  # all evidence sentences together, in the embedder's tokens
     lexical_weight: float = 0.5
+    passage_weight: float = 0.5  # the cosine of the retrieved passage a sentence is in (its context's relevance)
+    neighbour_weight: float = 0.5  # a sentence also scores for the better of its two neighbours (what it leans on)
     neighbours: int = 1  # picked sentences (best first) that may bring the sentence before them
     max_sentences: int = 12
     max_sentence_tokens: int = 80  # longer "sentences" (tables, run-ons) are left out
@@ -112,10 +114,14 @@ def select_evidence(
     keys = [(p.article.article.id, p.article.version, s, e) for p, s, e, _ in candidates]
     dense = vectors.of(keys, texts) @ _unit(question_vector)
     lexical = lexical_scores(question, texts)
-    scores = [float(d) + policy.lexical_weight * x for d, x in zip(dense, lexical, strict=True)]
+    own = [
+        float(d) + policy.lexical_weight * x + policy.passage_weight * c[0].score
+        for d, x, c in zip(dense, lexical, candidates, strict=True)
+    ]
+    index_of = {(k[0], k[2]): i for i, k in enumerate(keys)}  # (article, start) -> candidate
+    scores = [s + policy.neighbour_weight * _best_neighbour(i, candidates, own) for i, s in enumerate(own)]
     tokens = counter.count(texts)
     order = sorted(range(len(candidates)), key=lambda i: -scores[i])
-    index_of = {(k[0], k[2]): i for i, k in enumerate(keys)}  # (article, start) -> candidate
     chosen: dict[int, float] = {}
     used = 0
 
@@ -155,6 +161,19 @@ def _candidate_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, int
             seen.add((article.id, start))
             out.append((passage, start, end, article.text[start:end]))
     return out
+
+
+def _best_neighbour(i: int, candidates: Sequence[tuple[Passage, int, int, str]], own: Sequence[float]) -> float:
+    """The better own score of the sentences right before and after candidate ``i`` in its article (0 if none)."""
+    passage, start, end, _ = candidates[i]
+    article_id = passage.article.article.id
+    text = passage.article.article.text
+    near = [
+        own[j]
+        for j, (p, s, e, _) in enumerate(candidates)
+        if p.article.article.id == article_id and (not text[e:start].strip() or not text[end:s].strip()) and j != i
+    ]
+    return max(near, default=0.0)
 
 
 def _previous(candidate: tuple[Passage, int, int, str], index_of: dict[tuple[str, int], int]) -> int | None:

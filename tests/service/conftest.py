@@ -25,10 +25,14 @@ from tests.service.fakes import ScriptedLLM
 
 @pytest.fixture(autouse=True)
 def _no_citewire_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the CITEWIRE_ variables they set themselves."""
+    """Tests see only the CITEWIRE_ variables they set themselves.
+
+    Their scripted replies cite passages by number, so they drive the passage-and-rules engine unless
+    a test names the evidence engine itself (tests/service/answering/)."""
     for key in list(os.environ):
         if key.upper().startswith("CITEWIRE_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("CITEWIRE_ANSWERER", "rules")
 
 
 @pytest.fixture

@@ -1,0 +1,127 @@
+"""The evidence engine with the real default model, the real embedders and real on-disk stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from llama_index.core.llms import LLM
+
+from index.articles import Article
+from index.embedding import Embedder
+from index.ingest import ingest_articles
+from service.answering.engine import EvidenceEngine
+from service.answering.verifier import Verifier
+from service.components import build_components
+from service.engine import Answer
+from service.llm import build_llm
+from service.settings import Settings
+from tests.service.answering.conftest import evidence_engine, seed_components
+
+pytestmark = pytest.mark.slow
+
+CYRILLIC = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
+CHINESE_ARTICLE = Article(
+    id="zh-bridge",
+    title="新大桥通车",
+    source="测试日报",
+    published_at="2025-06-01T08:00:00",
+    text="连接两岸的新大桥于周六正式通车。大桥全长十二公里，建设用时五年。"
+    "市长在通车仪式上表示，大桥将使两岸之间的行车时间从一小时缩短到十五分钟。"
+    "当地居民对此表示欢迎。",
+)
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[LLM]:
+    yield build_llm(Settings())
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, llm: LLM) -> EvidenceEngine:
+    components = seed_components(tmp_path_factory.mktemp("seed-model"), embedder, answer_cache_size=0)
+    return evidence_engine(components, llm)
+
+
+def _quotes_exact(answer: Answer) -> None:
+    assert answer.citations
+    for c in answer.citations:
+        assert c.passage.article.article.text[c.start : c.end] == c.quote
+        assert c.end - c.start < len(c.passage.article.article.text)  # a sentence, never the whole article
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Which newspaper reviewed the White House memo?", "Which newspaper reviewed the White House memo about Alibaba?"],
+)
+def test_seed_questions_are_answered_with_exact_sentence_citations(engine: EvidenceEngine, question: str) -> None:
+    answer = engine.answer(question)
+    assert not answer.abstained, answer.sentences
+    assert "Financial Times" in answer.text or "FT" in answer.text
+    _quotes_exact(answer)
+    assert all(s.score is not None for s in answer.sentences)
+
+
+def test_a_question_the_article_does_not_answer_is_declined(engine: EvidenceEngine) -> None:
+    assert engine.answer("Who won the 2018 World Cup final?").abstained
+
+
+def test_the_verifier_rejects_a_negated_claim_and_accepts_the_stated_one(llm: LLM) -> None:
+    from service.answering.model import answer_model
+
+    verifier = Verifier(answer_model(llm))
+    evidence = ["According to the document reviewed by the Financial Times, the group provides technical support."]
+    question = "Which newspaper reviewed the memo?"
+    stated = verifier.support(question, "The Financial Times reviewed the memo.", evidence)
+    negated = verifier.support(question, "The Financial Times did not review the memo.", evidence)
+    assert stated.score >= 0.5 > negated.score
+    assert negated.score < stated.score
+
+
+def test_answers_do_not_depend_on_what_was_asked_before(engine: EvidenceEngine) -> None:
+    questions = [
+        "Which newspaper reviewed the White House memo?",
+        "What does the report say Alibaba gave the Chinese military access to?",
+        "What is Alibaba's AI model called?",
+    ]
+    forward = {q: engine.answer(q).text for q in questions}
+    backward = {q: engine.answer(q).text for q in reversed(questions)}
+    assert forward == backward
+
+
+def test_a_russian_question_gets_a_russian_answer_with_exact_spans(engine: EvidenceEngine) -> None:
+    answer = engine.answer("Какая газета ознакомилась с меморандумом Белого дома об Alibaba?")
+    assert not answer.abstained, answer.sentences
+    assert CYRILLIC & set(answer.text.lower()), answer.text
+    _quotes_exact(answer)
+
+
+def test_a_chinese_article_is_answered_in_chinese(tmp_path_factory: pytest.TempPathFactory, llm: LLM) -> None:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("zh"), embed_model="e5-multilingual", answerer="evidence", answer_cache_size=0
+    )
+    components = build_components(settings)
+    ingest_articles([CHINESE_ARTICLE], components.store, components.embedder, components.chunking)
+    answer = evidence_engine(components, llm).answer("新大桥有多长？")
+    assert not answer.abstained, answer.sentences
+    assert "十二公里" in answer.text or "12" in answer.text
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in answer.text.replace("十二公里", ""))
+    _quotes_exact(answer)
+    assert any("十二公里" in c.quote for c in answer.citations)
+
+
+def test_a_wrong_citation_is_moved_to_the_sentence_that_states_the_claim(engine: EvidenceEngine) -> None:
+    from service.answering.claims import Claim
+    from service.engine import Draft
+
+    question = "Which newspaper reviewed the White House memo?"
+    draft = engine.draft(question)
+    assert isinstance(draft, Draft)
+    stating = [e.n for e in draft.evidence if "reviewed by the Financial Times" in e.text]
+    wrong = next(e.n for e in draft.evidence if "Financial Times" not in e.text and "FT" not in e.text)
+    assert stating, [e.text for e in draft.evidence]
+    claim = Claim("The Financial Times reviewed the memo.", (wrong,))
+    _, cited, support = engine._verified(question, claim, draft.evidence)
+    assert cited != [wrong]
+    assert support.score >= engine.min_support
+    assert set(cited) & set(stating) or any("FT" in draft.evidence[i - 1].text for i in cited)
