@@ -123,12 +123,18 @@ def reciprocal_rank(ranked: Sequence[str], gold: Iterable[str], k: int = MRR_K) 
 # -- citations -----------------------------------------------------------------------------
 
 
-def citation_precision(cited: Sequence[str], gold: Iterable[str]) -> float | None:
-    """Share of citations (one per citation, not per article) whose article is gold; None if none or no gold."""
+def citation_precision(
+    cited: Sequence[str], gold: Iterable[str], quotes: Sequence[str] = (), answers: Sequence[str] = ()
+) -> float | None:
+    """Share of citations (one per citation, not per article) that are right; None if none or no gold.
+
+    A citation is right when its article is gold, or when its quote (``quotes[i]`` for ``cited[i]``)
+    states a gold answer: other outlets' reports of the same story back the same sentence."""
     gold_set = set(gold)
     if not cited or not gold_set:
         return None
-    return sum(1 for a in cited if a in gold_set) / len(cited)
+    states = [bool(answers) and i < len(quotes) and contains_answer(quotes[i], answers) for i in range(len(cited))]
+    return sum(1 for a, s in zip(cited, states, strict=True) if a in gold_set or s) / len(cited)
 
 
 def citation_recall(cited: Sequence[str], gold: Iterable[str]) -> float | None:
@@ -193,6 +199,7 @@ def score_question(
     choices: Sequence[str] | None,
     answer_index: Sequence[int] | None,
     expect_abstain: bool,
+    cited_quotes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Every per-question value ``summarise`` aggregates (quote integrity is added by the runner)."""
     answerable = not expect_abstain
@@ -212,7 +219,7 @@ def score_question(
     scores["mc_correct"] = (chosen is not None and chosen in (answer_index or [])) if multiple_choice else None
 
     cites = answerable and not abstained and bool(gold_article_ids)
-    precision = citation_precision(cited_article_ids, gold_article_ids) if cites else None
+    precision = citation_precision(cited_article_ids, gold_article_ids, cited_quotes, gold_answers) if cites else None
     scores["citation_precision"] = None if precision is None else round(precision, 4)
     recall = citation_recall(cited_article_ids, gold_article_ids) if cites else None
     scores["citation_recall"] = None if recall is None else round(recall, 4)

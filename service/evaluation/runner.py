@@ -72,6 +72,7 @@ class CitewireEvalEngine:
             context=[_passage_ref(p) for p in answer.retrieved],
             retrieved=[_passage_ref(p) for p in ranking],
             timings_ms=response.timings_ms.model_dump(),
+            notes={"sentences": [s.model_dump() for s in response.sentences]},
         )
 
 
@@ -158,6 +159,7 @@ def evaluate_question(
         answer=out.answer,
         abstained=out.abstained,
         cited_article_ids=[c["article_id"] for c in out.citations],
+        cited_quotes=[c.get("quote") or "" for c in out.citations],
         ranked_article_ids=[r["article_id"] for r in out.retrieved],
         context_article_ids=[r["article_id"] for r in out.context],
         gold_answers=question.answers,
@@ -188,6 +190,8 @@ def evaluate_question(
         "scores": scores,
         "timings_ms": out.timings_ms,
     }
+    if out.notes:
+        result["notes"] = out.notes
     if error is not None:
         result["error"] = error
     return result

@@ -273,3 +273,12 @@ def test_paired_differences_compare_only_questions_both_engines_scored() -> None
     theirs = [{"id": "a", "scores": {"answer_contains": False}}, {"id": "b", "scores": {"answer_contains": True}}]
     n, diff, _, _ = paired_differences(ours, theirs)["answer_contains"]
     assert (n, diff) == (1, 1.0)
+
+
+def test_a_citation_counts_when_its_article_is_gold_or_its_quote_states_the_answer() -> None:
+    from service.evaluation.metrics import citation_precision
+
+    cited = ["gold", "other-outlet", "unrelated"]
+    quotes = ["...", "Europe will require one charger.", "Nothing to see."]
+    assert citation_precision(cited, ["gold"], quotes, ["Europe"]) == 2 / 3
+    assert citation_precision(cited, ["gold"]) == 1 / 3  # by article alone

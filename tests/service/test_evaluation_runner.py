@@ -100,7 +100,8 @@ def test_citewire_results_have_the_documented_shape_and_exact_quotes(components:
     results = run_eval([BRIDGE, HARBOUR], "citewire", components, llm, 2, done.append, expect_abstain={"q-harbour"})
     assert done == results
     bridge, harbour = results
-    assert set(bridge) == RESULT_KEYS
+    assert set(bridge) == RESULT_KEYS | {"notes"}  # the checked sentences, with their scores
+    assert all({"text", "citations", "supported", "score"} <= set(s) for s in bridge["notes"]["sentences"])
     assert bridge["engine"] == "citewire" and not bridge["abstained"]
     assert [set(c) for c in bridge["citations"]] == [CITATION_KEYS]
     assert bridge["citations"][0]["article_id"] == "bridge"
