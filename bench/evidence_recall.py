@@ -14,17 +14,19 @@ Per setting and per split (``split_questions``: tune / check), two recalls over 
   twin's id, the same text ingested once, counts by that id);
 
 and ``tokens``: the mean embedder tokens shown, over all questions of the dataset (0 when gated).
-Settings: the default policy at budgets 50..400 embedder tokens (lexical weight 0.5, the sentence
-before the best pick, at most 12 sentences of at most 80 tokens each), then at 200 without the
-neighbour and with lexical weight 0 and 1; last, the ceilings: every sentence of the passages up to
-80 tokens, and every sentence whatever its length (budget = infinity).
+Settings: the default ``EvidencePolicy`` at budgets 50..400 embedder tokens (its weights for lexical
+overlap, passage cosine and neighbours' scores; the sentence before the best pick; at most 12
+sentences of at most 80 tokens each), then at 200 without the sentence before the best pick
+(``neighbours`` 0), with lexical weight 0 and 1, and with passage or neighbour weight 0; last, the
+ceilings: every sentence of the passages up to 80 tokens, and every sentence whatever its length
+(budget = infinity).
 
 Corpora: all 969 RGB snippets; for RealTime QA, the development corpus of ``bench/eval_corpus.py`` for
 every question's quiz date (all gold articles plus the distractors of those dates). Each is indexed
 with the project's ingest into ``--data-dir``/<dataset>; a later run with the same corpus and settings
 finds the store full and skips indexing.
 
-    python -m bench.evidence_recall                  # both sets; ~15 min to index RealTime QA on first run
+    python -m bench.evidence_recall                  # both sets; 15-30 min to index RealTime QA on first run
     python -m bench.evidence_recall --datasets rgb_en_fact --limit 20
 
 The numbers are printed as one table per dataset and written to ``bench/baselines/evidence_recall.json``.
@@ -74,6 +76,7 @@ def settings_rows() -> list[tuple[str, EvidencePolicy]]:
         ("budget 200, neighbours 0", EvidencePolicy(budget_tokens=200, neighbours=0)),
         ("budget 200, lexical 0", EvidencePolicy(budget_tokens=200, lexical_weight=0.0)),
         ("budget 200, lexical 1.0", EvidencePolicy(budget_tokens=200, lexical_weight=1.0)),
+        ("budget 200, passage weight 0", EvidencePolicy(budget_tokens=200, passage_weight=0.0)),
         (
             "all sentences <= 80 tok",
             EvidencePolicy(budget_tokens=_UNLIMITED, max_sentences=_UNLIMITED),

@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="citewire-bench-query-") as tmp:
         overrides = {"context_tokens": args.context_tokens} if args.context_tokens else {}
-        settings = settings_with(Path(tmp), llm_model=args.llm_model, **overrides)
+        settings = settings_with(Path(tmp), llm_model=args.llm_model, answer_cache_size=0, **overrides)
         started = time.perf_counter()
         components = build_components(settings)
         seeds = load_seeds()

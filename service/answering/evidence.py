@@ -92,7 +92,6 @@ class EvidencePolicy:
     budget_tokens: int = 200  # all evidence sentences together, in the embedder's tokens
     lexical_weight: float = 0.5
     passage_weight: float = 0.5  # the cosine of the retrieved passage a sentence is in (its context's relevance)
-    neighbour_weight: float = 0.5  # a sentence also scores for the better of its two neighbours (what it leans on)
     neighbours: int = 1  # picked sentences (best first) that may bring the sentence before them
     max_sentences: int = 12
     max_sentence_tokens: int = 80  # longer "sentences" (tables, run-ons) are left out
@@ -114,16 +113,16 @@ def select_evidence(
     keys = [(p.article.article.id, p.article.version, s, e) for p, s, e, _ in candidates]
     dense = vectors.of(keys, texts) @ _unit(question_vector)
     lexical = lexical_scores(question, texts)
-    own = [
+    scores = [
         float(d) + policy.lexical_weight * x + policy.passage_weight * c[0].score
         for d, x, c in zip(dense, lexical, candidates, strict=True)
     ]
     index_of = {(k[0], k[2]): i for i, k in enumerate(keys)}  # (article, start) -> candidate
-    scores = [s + policy.neighbour_weight * _best_neighbour(i, candidates, own) for i, s in enumerate(own)]
     tokens = counter.count(texts)
     order = sorted(range(len(candidates)), key=lambda i: -scores[i])
     chosen: dict[int, float] = {}
     used = 0
+    spans_of: dict[str, list[tuple[int, int]]] = {}
 
     def take(i: int, score: float) -> bool:
         nonlocal used
@@ -140,8 +139,9 @@ def select_evidence(
         if not take(i, scores[i]):
             continue
         picks += 1
-        if picks <= policy.neighbours:
-            before = _previous(candidates[i], index_of)
+        if picks <= policy.neighbours and len(chosen) < policy.max_sentences:
+            article = candidates[i][0].article.article
+            before = _previous(candidates[i], index_of, spans_of.setdefault(article.id, sentence_spans(article.text)))
             if before is not None:
                 take(before, scores[i])  # shown with the sentence it explains; ranked with it
     return _numbered(candidates, chosen)
@@ -163,24 +163,14 @@ def _candidate_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, int
     return out
 
 
-def _best_neighbour(i: int, candidates: Sequence[tuple[Passage, int, int, str]], own: Sequence[float]) -> float:
-    """The better own score of the sentences right before and after candidate ``i`` in its article (0 if none)."""
-    passage, start, end, _ = candidates[i]
-    article_id = passage.article.article.id
-    text = passage.article.article.text
-    near = [
-        own[j]
-        for j, (p, s, e, _) in enumerate(candidates)
-        if p.article.article.id == article_id and (not text[e:start].strip() or not text[end:s].strip()) and j != i
-    ]
-    return max(near, default=0.0)
-
-
-def _previous(candidate: tuple[Passage, int, int, str], index_of: dict[tuple[str, int], int]) -> int | None:
+def _previous(
+    candidate: tuple[Passage, int, int, str], index_of: dict[tuple[str, int], int], spans: Sequence[tuple[int, int]]
+) -> int | None:
+    """The candidate sentence right before this one in its article (nothing but spaces between), if any."""
     passage, start, _, _ = candidate
-    article_id = passage.article.article.id
-    earlier = [s for (a, s) in index_of if a == article_id and s < start]
-    return index_of[(article_id, max(earlier))] if earlier else None
+    article = passage.article.article
+    before = [s for s, e in spans if e <= start and not article.text[e:start].strip()]
+    return index_of.get((article.id, before[-1])) if before else None
 
 
 def _numbered(candidates: Sequence[tuple[Passage, int, int, str]], chosen: dict[int, float]) -> list[EvidenceSentence]:

@@ -34,3 +34,19 @@ def test_selection_fits_the_budget_and_quotes_the_article_exactly(seed_engine) -
         for e in evidence:
             assert e.passage.article.article.text[e.start : e.end] == e.text
     assert any("FT" in e.text or "Financial Times" in e.text for e in evidence)
+
+
+def test_a_pick_brings_only_the_sentence_right_before_it(seed_engine) -> None:  # type: ignore[no-untyped-def]
+    from service.answering.evidence import _candidate_sentences, _previous
+
+    engine = seed_engine
+    passages = engine.find_passages("Which newspaper reviewed the White House memo?", 8)
+    candidates = _candidate_sentences(passages)
+    index_of = {(p.article.article.id, s): i for i, (p, s, _, _) in enumerate(candidates)}
+    from index.chunking import sentence_spans
+
+    for i, candidate in enumerate(candidates):
+        text = candidate[0].article.article.text
+        j = _previous(candidate, index_of, sentence_spans(text))
+        if j is not None:
+            assert candidates[j][2] <= candidate[1] and not text[candidates[j][2] : candidate[1]].strip(), i
