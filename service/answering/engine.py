@@ -45,7 +45,7 @@ class EvidenceEngine(CitewireQueryEngine):
     vectors: SentenceVectors
     evidence_policy: EvidencePolicy = EvidencePolicy()
     evidence_passages: int = 8  # retrieved passages the evidence sentences are picked from
-    min_support: float = 0.5
+    min_support: float = 0.65
     alternatives: int = 2  # other evidence sentences tried for a claim its citations do not support
     cache: AnswerCache | None = None
     fingerprint: str = ""  # the configuration and model, for the cache key
@@ -91,7 +91,7 @@ class EvidenceEngine(CitewireQueryEngine):
         if is_refusal(raw):
             return self._keep(draft, self._abstain(draft.retrieved, draft.retrieve_ms, generate_ms, draft.started))
         verify_started = time.perf_counter()
-        checked = [self._verified(draft.question, claim, evidence) for claim in read_claims(raw, len(evidence))]
+        checked = [self._verified(claim, evidence) for claim in read_claims(raw, len(evidence))]
         verify_ms = (time.perf_counter() - verify_started) * 1000
         kept = [(claim, ids, s) for claim, ids, s in checked if s.score >= self.min_support]
         numbers: dict[int, int] = {}  # evidence id -> citation number, in order of first use
@@ -126,12 +126,10 @@ class EvidenceEngine(CitewireQueryEngine):
         answer = Answer(text, False, citations, draft.retrieved, timings, sentences)
         return self._keep(draft, answer)
 
-    def _verified(
-        self, question: str, claim: Claim, evidence: list[EvidenceSentence]
-    ) -> tuple[Claim, list[int], Support]:
+    def _verified(self, claim: Claim, evidence: list[EvidenceSentence]) -> tuple[Claim, list[int], Support]:
         """The claim with the evidence ids that support it: its own citations, else the best other sentence."""
         ids = list(claim.cited)
-        support = self.verifier.support(question, claim.text, [evidence[i - 1].text for i in ids])
+        support = self.verifier.support(claim.text, [evidence[i - 1].text for i in ids])
         if support.score >= self.min_support or self.alternatives <= 0:
             return claim, ids, support
         others = [e for e in evidence if e.n not in ids]
@@ -141,7 +139,7 @@ class EvidenceEngine(CitewireQueryEngine):
         for overlap, other in ranked[: self.alternatives]:
             if overlap <= 0:
                 break
-            moved = self.verifier.support(question, claim.text, [other.text])
+            moved = self.verifier.support(claim.text, [other.text])
             if moved.score >= self.min_support:
                 return claim, [other.n], moved
         return claim, ids, support

@@ -79,4 +79,4 @@ def answer_model(llm: LLM) -> AnswerModel:
     """The LLM itself when it has the prefix-cached calls, else a chat adapter over it."""
     if isinstance(llm, AnswerModel):
         return llm
-    return ChatAdapter(llm, synonyms={"true": "yes", "false": "no", "unmentioned": "unknown"})
+    return ChatAdapter(llm, synonyms={"yes": "true", "no": "false", "unknown": "unmentioned"})

@@ -1,10 +1,10 @@
 """One verifier: how well the cited evidence sentences support each claim, as a score in [0, 1].
 
-The default asks the answering model, in a short prompt holding only the question, the claim and its
-cited sentences (prompts/verify_*.txt), whether the evidence states, contradicts or does not mention
-the claim, and reads the probability of each reply from the logits of its first token: no text is
-generated, and the scores are graded, so one threshold fitted on tuning data decides. The model reads
-any language, so the verifier does too.
+The default asks the answering model, in a short prompt holding only the claim and its cited sentences
+(prompts/verify_*.txt), whether the claim is true, false or not mentioned according to them, and reads
+the probability of each reply from the logits of its first token: no text is generated, and the scores
+are graded, so one threshold fitted on tuning data decides. The model reads any language, so the
+verifier does too.
 """
 
 from __future__ import annotations
@@ -17,30 +17,30 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from prompts import load_prompt
 from service.answering.model import AnswerModel
 
-LABELS = ("yes", "no", "unknown")  # states it, contradicts it, does not say: the prompt's three replies
+LABELS = ("true", "false", "unmentioned")  # the prompt's three replies
 _PREFIX_END = "Evidence:\n"  # everything up to here is the same for every claim (prompts/verify_user.txt)
 
 
 @dataclass(frozen=True)
 class Support:
-    score: float  # P(the evidence states the claim)
-    contradiction: float  # P(the evidence says otherwise)
+    score: float  # P("true"): the evidence states the claim
+    contradiction: float  # P("false"): the evidence says otherwise
 
 
 class Verifier:
     def __init__(self, model: AnswerModel) -> None:
         self.model = model
 
-    def support(self, question: str, claim: str, evidence: Sequence[str]) -> Support:
-        """How well ``evidence`` (the cited sentences) supports ``claim`` as an answer to ``question``."""
+    def support(self, claim: str, evidence: Sequence[str]) -> Support:
+        """How well ``evidence`` (the cited sentences) supports ``claim``."""
         if not evidence:
             return Support(0.0, 0.0)
         user = load_prompt("verify_user").format(
-            evidence="\n".join(f"- {' '.join(e.split())}" for e in evidence), question=question, claim=claim
+            evidence="\n".join(f"- {' '.join(e.split())}" for e in evidence), claim=claim
         )
         messages = [
             ChatMessage(role=MessageRole.SYSTEM, content=load_prompt("verify_system")),
             ChatMessage(role=MessageRole.USER, content=user),
         ]
         p = self.model.label_probabilities(messages, _PREFIX_END, LABELS)
-        return Support(score=p["yes"], contradiction=p["no"])
+        return Support(score=p["true"], contradiction=p["false"])

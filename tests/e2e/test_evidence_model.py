@@ -71,10 +71,9 @@ def test_the_verifier_rejects_a_negated_claim_and_accepts_the_stated_one(llm: LL
 
     verifier = Verifier(answer_model(llm))
     evidence = ["According to the document reviewed by the Financial Times, the group provides technical support."]
-    question = "Which newspaper reviewed the memo?"
-    stated = verifier.support(question, "The Financial Times reviewed the memo.", evidence)
-    negated = verifier.support(question, "The Financial Times did not review the memo.", evidence)
-    assert stated.score >= 0.5 > negated.score
+    stated = verifier.support("The Financial Times reviewed the memo.", evidence)
+    negated = verifier.support("The Financial Times did not review the memo.", evidence)
+    assert stated.score >= Settings().min_support > negated.score
     assert negated.score < stated.score
 
 
@@ -121,7 +120,7 @@ def test_a_wrong_citation_is_moved_to_the_sentence_that_states_the_claim(engine:
     wrong = next(e.n for e in draft.evidence if "Financial Times" not in e.text and "FT" not in e.text)
     assert stating, [e.text for e in draft.evidence]
     claim = Claim("The Financial Times reviewed the memo.", (wrong,))
-    _, cited, support = engine._verified(question, claim, draft.evidence)
+    _, cited, support = engine._verified(claim, draft.evidence)
     assert cited != [wrong]
     assert support.score >= engine.min_support
     assert set(cited) & set(stating) or any("FT" in draft.evidence[i - 1].text for i in cited)

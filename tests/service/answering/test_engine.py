@@ -18,7 +18,7 @@ from service.components import Components
 from tests.service.answering.conftest import evidence_engine, seed_components
 
 QUESTION = "Which newspaper reviewed the White House memo?"
-VERIFY_MARK = "Does the evidence state this answer?"  # prompts/verify_user.txt
+VERIFY_MARK = "Is the claim true according to the evidence"  # prompts/verify_user.txt
 
 
 class Scripted(CustomLLM):
@@ -60,7 +60,7 @@ def _id_without(prompt: str, needle: str) -> int:
 
 
 def _says_ft(prompt: str) -> str:
-    evidence = prompt.split("Evidence:", 1)[1].split("Question:", 1)[0]
+    evidence = prompt.split("Evidence:", 1)[1].split("Claim:", 1)[0]
     return "yes" if "FT" in evidence else "unknown"
 
 
