@@ -1,4 +1,7 @@
-"""The query engine: retrieve -> assemble -> prompt from prompts/ -> LLM -> verify -> citations.
+"""The passage-and-rules engine (``CITEWIRE_ANSWERER=rules``): retrieve -> assemble -> prompt -> LLM -> verify.
+
+Also the home of the types every engine shares (``Passage``, ``Citation``, ``Answer``, ``Draft``) and of
+retrieval (``find_passages``), which the evidence engine (service/answering/) inherits.
 
 It is a LlamaIndex ``CustomQueryEngine`` over hybrid retrieval (Chroma + BM25, service.retrieval),
 with Citewire's own behaviour where the stock engines fall short on a small CPU model: relevance-gated

@@ -127,15 +127,21 @@ class EvidenceEngine(CitewireQueryEngine):
         return self._keep(draft, answer)
 
     def _verified(self, claim: Claim, evidence: list[EvidenceSentence]) -> tuple[Claim, list[int], Support]:
-        """The claim with the evidence ids that support it: its own citations, else the best other sentence."""
+        """The claim with the evidence ids that support it: all its citations together, else those of them
+        that support it alone (an unrelated extra citation confuses a small model), else the best other
+        sentence sharing its words; with none, its own citations and their score."""
         ids = list(claim.cited)
         support = self.verifier.support(claim.text, [evidence[i - 1].text for i in ids])
-        if support.score >= self.min_support or self.alternatives <= 0:
+        if support.score >= self.min_support:
             return claim, ids, support
+        if len(ids) > 1:
+            alone = [(i, self.verifier.support(claim.text, [evidence[i - 1].text])) for i in ids]
+            backing = [(i, s) for i, s in alone if s.score >= self.min_support]
+            if backing:
+                return claim, [i for i, _ in backing], max((s for _, s in backing), key=lambda s: s.score)
         others = [e for e in evidence if e.n not in ids]
-        ranked = sorted(
-            zip(lexical_scores(claim.text, [e.text for e in others]), others, strict=True), key=lambda pair: -pair[0]
-        )
+        overlaps = lexical_scores(claim.text, [e.text for e in others])
+        ranked = sorted(zip(overlaps, others, strict=True), key=lambda pair: -pair[0])
         for overlap, other in ranked[: self.alternatives]:
             if overlap <= 0:
                 break

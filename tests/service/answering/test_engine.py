@@ -108,3 +108,16 @@ def test_the_same_question_is_answered_from_the_cache_until_the_store_changes(
     assert llm.answers == 2
     assert store.store.delete(first.citations[0].passage.article.article.id)
     assert engine.answer(QUESTION).abstained  # a new store state: not the cached answer
+
+
+def test_an_extra_citation_that_confuses_the_check_is_dropped(seed_store: Components) -> None:
+    def reply(p: str) -> str:
+        return f"The FT reviewed the memo [{_id_without(p, 'FT')}][{_id_of(p, 'FT')}]."
+
+    def verdict(p: str) -> str:  # only the FT sentence on its own convinces this checker
+        evidence = p.split("Evidence:", 1)[1].split("Claim:", 1)[0]
+        return "yes" if "FT" in evidence and evidence.count("\n- ") == 1 else "unknown"
+
+    answer = evidence_engine(seed_store, Scripted(reply=reply, verdict=verdict)).answer(QUESTION)
+    assert not answer.abstained
+    assert len(answer.citations) == 1 and "FT" in answer.citations[0].quote
