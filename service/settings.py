@@ -128,11 +128,11 @@ class Settings(BaseSettings):
         8, ge=1, le=50, description="Retrieved passages whose sentences compete for the evidence budget."
     )
     min_support: float = Field(
-        0.65,
+        0.5,
         ge=0.0,
         le=1.0,
         description="A claim whose verifier score (P(true) of its cited sentences) is below this is dropped; with "
-        "none left, Citewire abstains. Fitted on RGB's tune split (bench/calibrate_support.py).",
+        "none left, Citewire abstains. Fitted on the tune splits of RGB and RealTime QA (bench/calibrate_support.py).",
     )
     answer_cache_size: int = Field(
         256,

@@ -45,7 +45,7 @@ class EvidenceEngine(CitewireQueryEngine):
     vectors: SentenceVectors
     evidence_policy: EvidencePolicy = EvidencePolicy()
     evidence_passages: int = 8  # retrieved passages the evidence sentences are picked from
-    min_support: float = 0.65
+    min_support: float = 0.5
     alternatives: int = 2  # other evidence sentences tried for a claim its citations do not support
     cache: AnswerCache | None = None
     fingerprint: str = ""  # the configuration and model, for the cache key

@@ -10,12 +10,14 @@ from llama_index.core.llms import LLM
 from index.articles import Article
 from index.embedding import Embedder
 from index.ingest import ingest_articles
+from index.loaders import load_file
 from service.answering.engine import EvidenceEngine
 from service.answering.verifier import Verifier
-from service.components import build_components
+from service.components import Components, build_components
 from service.engine import Answer
 from service.llm import build_llm
 from service.settings import Settings
+from tests.conftest import SEED_PATH
 from tests.service.answering.conftest import evidence_engine, seed_components
 
 pytestmark = pytest.mark.slow
@@ -88,20 +90,28 @@ def test_answers_do_not_depend_on_what_was_asked_before(engine: EvidenceEngine) 
     assert forward == backward
 
 
-def test_a_russian_question_gets_a_russian_answer_with_exact_spans(engine: EvidenceEngine) -> None:
+@pytest.fixture(scope="module")
+def multilingual(tmp_path_factory: pytest.TempPathFactory) -> Components:
+    """The seed and a Chinese article in a multilingual-e5 store: questions in any language find them."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("e5"), embed_model="e5-multilingual", answerer="evidence", answer_cache_size=0
+    )
+    components = build_components(settings)
+    articles = [next(load_file(SEED_PATH)), CHINESE_ARTICLE]
+    ingest_articles(articles, components.store, components.embedder, components.chunking)
+    return components
+
+
+def test_a_russian_question_gets_a_russian_answer_with_exact_spans(multilingual: Components, llm: LLM) -> None:
+    engine = evidence_engine(multilingual, llm)
     answer = engine.answer("Какая газета ознакомилась с меморандумом Белого дома об Alibaba?")
     assert not answer.abstained, answer.sentences
     assert CYRILLIC & set(answer.text.lower()), answer.text
     _quotes_exact(answer)
 
 
-def test_a_chinese_article_is_answered_in_chinese(tmp_path_factory: pytest.TempPathFactory, llm: LLM) -> None:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("zh"), embed_model="e5-multilingual", answerer="evidence", answer_cache_size=0
-    )
-    components = build_components(settings)
-    ingest_articles([CHINESE_ARTICLE], components.store, components.embedder, components.chunking)
-    answer = evidence_engine(components, llm).answer("新大桥有多长？")
+def test_a_chinese_article_is_answered_in_chinese(multilingual: Components, llm: LLM) -> None:
+    answer = evidence_engine(multilingual, llm).answer("新大桥有多长？")
     assert not answer.abstained, answer.sentences
     assert "十二公里" in answer.text or "12" in answer.text
     assert any("\u4e00" <= ch <= "\u9fff" for ch in answer.text.replace("十二公里", ""))
