@@ -4,7 +4,8 @@ The seed article is indexed into a temporary store, the engine is built once aft
 process set-up as the server, and a fixed list of questions is answered; two of them the article
 cannot answer, so abstentions are measured too. A retrieval-only loop isolates the non-LLM part.
 
-    python -m bench.query [--questions N] [--llm-model default|fast|tiny] [--repeat R] [--context-tokens N]
+    python -m bench.query [--questions N] [--llm-model default|fast|tiny] [--answerer rules|evidence] [--repeat R]
+        [--context-tokens N]
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"use the first N questions (default all {len(QUESTIONS)})",
     )
     parser.add_argument("--llm-model", default="default", help="llama.cpp profile: default, fast or tiny (or a .gguf)")
+    parser.add_argument("--answerer", choices=["rules", "evidence"], default="rules", help="the engine to time")
     parser.add_argument(
         "--context-tokens",
         type=int,
@@ -147,7 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="citewire-bench-query-") as tmp:
         overrides = {"context_tokens": args.context_tokens} if args.context_tokens else {}
-        settings = settings_with(Path(tmp), llm_model=args.llm_model, answer_cache_size=0, **overrides)
+        # No answer cache: a question asked again in another repeat must be answered again to be timed.
+        settings = settings_with(
+            Path(tmp), llm_model=args.llm_model, answerer=args.answerer, answer_cache_size=0, **overrides
+        )
         started = time.perf_counter()
         components = build_components(settings)
         seeds = load_seeds()

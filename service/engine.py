@@ -44,6 +44,7 @@ from service.citations import (
 from service.context import assemble, widen
 from service.guard import neutralise
 from service.judge import ClaimJudge
+from service.llm import stream_deltas
 from service.retrieval import Candidate, HybridRetriever, cosine
 from service.timeframe import within_window
 
@@ -197,19 +198,7 @@ class CitewireQueryEngine(CustomQueryEngine):
 
     def generate(self, draft: Draft, should_stop: Callable[[], bool] | None = None) -> Iterator[str]:
         """The model's raw answer, piece by piece as it is generated; stops early once ``should_stop()``."""
-        text = ""
-        stream = self.llm.stream_chat(draft.messages, max_tokens=self.max_answer_tokens)
-        try:
-            for part in stream:
-                full = part.message.content or ""
-                delta = part.delta if part.delta is not None else full[len(text) :]
-                text += delta
-                if delta:
-                    yield delta
-                if should_stop is not None and should_stop():
-                    return
-        finally:
-            stream.close()  # ends llama.cpp's generation now and frees the model for the next request
+        yield from stream_deltas(self.llm, draft.messages, self.max_answer_tokens, should_stop)
 
     def finish(self, draft: Draft, raw: str, generate_ms: float) -> Answer:
         """Check the raw answer against the passages shown and turn it into a cited answer (or abstain)."""

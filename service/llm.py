@@ -266,6 +266,29 @@ def build_llm(settings: Settings) -> LLM:
     )
 
 
+def stream_deltas(
+    llm: LLM, messages: Sequence[ChatMessage], max_tokens: int, should_stop: Callable[[], bool] | None = None
+) -> Iterator[str]:
+    """The new text of each piece ``llm`` streams for ``messages``; stops early once ``should_stop()``.
+
+    Closing the stream ends llama.cpp's generation at once and frees the model for the next request."""
+    text = ""
+    stream = llm.stream_chat(messages, max_tokens=max_tokens)
+    try:
+        for part in stream:
+            full = part.message.content or ""
+            delta = part.delta if part.delta is not None else full[len(text) :]
+            text += delta
+            if delta:
+                yield delta
+            if should_stop is not None and should_stop():
+                return
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+
 def usage_of(response: ChatResponse) -> tuple[int | None, int | None]:
     """(prompt tokens, completion tokens) when the backend reports them."""
     raw = response.raw

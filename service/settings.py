@@ -115,11 +115,11 @@ class Settings(BaseSettings):
         "not about the question, and Citewire abstains. Unset: the embedder's calibrated value (0.3 "
         "for MiniLM; right answers on the development data scored >= 0.40, docs/EVALUATION.md).",
     )
-    answerer: Literal["evidence", "rules"] = Field(
-        "evidence",
-        description="'evidence': the model answers from numbered evidence sentences, citing them by id, and "
-        "one verifier scores every claim (service/answering). 'rules': the earlier engine, passages and "
-        "lexical rules plus a model judge (service/engine.py).",
+    answerer: Literal["rules", "evidence"] = Field(
+        "rules",
+        description="'rules': passages, lexical checks and a model judge (service/engine.py). 'evidence': the "
+        "model answers from numbered evidence sentences, citing them by id, and one verifier scores every "
+        "claim (service/answering/): ~0.36x the time, but less accurate so far (docs/EVALUATION.md).",
     )
     evidence_tokens: int = Field(
         200, ge=16, le=8192, description="Token budget (embedder tokens) of the evidence sentences shown to the model."

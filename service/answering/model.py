@@ -15,6 +15,8 @@ from typing import Protocol, runtime_checkable
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms import LLM
 
+from service.llm import stream_deltas
+
 _FIRST_WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -49,21 +51,7 @@ class ChatAdapter:
         max_tokens: int = 256,
         should_stop: Callable[[], bool] | None = None,
     ) -> Iterator[str]:
-        text = ""
-        stream = self.llm.stream_chat(messages, max_tokens=max_tokens)
-        try:
-            for part in stream:
-                full = part.message.content or ""
-                delta = part.delta if part.delta is not None else full[len(text) :]
-                text += delta
-                if delta:
-                    yield delta
-                if should_stop is not None and should_stop():
-                    return
-        finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
+        yield from stream_deltas(self.llm, messages, max_tokens, should_stop)
 
     def label_probabilities(
         self, messages: Sequence[ChatMessage], prefix_until: str, labels: Sequence[str]

@@ -25,14 +25,10 @@ from tests.service.fakes import ScriptedLLM
 
 @pytest.fixture(autouse=True)
 def _no_citewire_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the CITEWIRE_ variables they set themselves.
-
-    Their scripted replies cite passages by number, so they drive the passage-and-rules engine unless
-    a test names the evidence engine itself (tests/service/answering/)."""
+    """Tests see only the CITEWIRE_ variables they set themselves."""
     for key in list(os.environ):
         if key.upper().startswith("CITEWIRE_"):
             monkeypatch.delenv(key)
-    monkeypatch.setenv("CITEWIRE_ANSWERER", "rules")
 
 
 @pytest.fixture
@@ -68,8 +64,7 @@ class Api:
 
 
 def api_settings(data_dir: Path) -> Settings:
-    # The scripted replies cite passages by number: these tests drive the passage-and-rules engine.
-    return Settings(data_dir=data_dir, top_k=4, min_relevance=0.2, max_question_chars=2000, answerer="rules")
+    return Settings(data_dir=data_dir, top_k=4, min_relevance=0.2, max_question_chars=2000)
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def components(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, corpus: Path, restore_torch_threads: None
 ) -> Iterator[Components]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("eval-data"), top_k=2, min_relevance=0.2, answerer="rules")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("eval-data"), top_k=2, min_relevance=0.2)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("service.components.load_embedder", lambda name, batch_size=32: embedder)
         built = build_components(settings)
