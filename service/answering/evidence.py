@@ -106,7 +106,8 @@ def select_evidence(
     policy: EvidencePolicy = EvidencePolicy(),
 ) -> list[EvidenceSentence]:
     """The best sentences of ``passages`` for ``question`` within the budget, numbered 1.. in display order."""
-    candidates = _candidate_sentences(passages)
+    spans_of: dict[str, list[tuple[int, int]]] = {}  # article id -> its sentence spans, split once
+    candidates = _candidate_sentences(passages, spans_of)
     if not candidates:
         return []
     texts = [text for _, _, _, text in candidates]
@@ -122,7 +123,6 @@ def select_evidence(
     order = sorted(range(len(candidates)), key=lambda i: -scores[i])
     chosen: dict[int, float] = {}
     used = 0
-    spans_of: dict[str, list[tuple[int, int]]] = {}
 
     def take(i: int, score: float) -> bool:
         nonlocal used
@@ -140,18 +140,19 @@ def select_evidence(
             continue
         picks += 1
         if picks <= policy.neighbours and len(chosen) < policy.max_sentences:
-            article = candidates[i][0].article.article
-            before = _previous(candidates[i], index_of, spans_of.setdefault(article.id, sentence_spans(article.text)))
+            before = _previous(candidates[i], index_of, spans_of[candidates[i][0].article.article.id])
             if before is not None:
                 take(before, scores[i])  # shown with the sentence it explains; ranked with it
     return _numbered(candidates, chosen)
 
 
-def _candidate_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, int, int, str]]:
-    """Every sentence overlapping a passage, whole, once per article version."""
+def _candidate_sentences(
+    passages: Sequence[Passage], spans_of: dict[str, list[tuple[int, int]]]
+) -> list[tuple[Passage, int, int, str]]:
+    """Every sentence overlapping a passage, whole, once per article version; ``spans_of`` keeps the
+    articles' sentence spans for the caller."""
     seen: set[tuple[str, int]] = set()
     out: list[tuple[Passage, int, int, str]] = []
-    spans_of: dict[str, list[tuple[int, int]]] = {}
     for passage in passages:
         article = passage.article.article
         spans = spans_of.setdefault(article.id, sentence_spans(article.text))

@@ -41,12 +41,11 @@ def test_a_pick_brings_only_the_sentence_right_before_it(seed_engine) -> None:  
 
     engine = seed_engine
     passages = engine.find_passages("Which newspaper reviewed the White House memo?", 8)
-    candidates = _candidate_sentences(passages)
+    spans_of: dict[str, list[tuple[int, int]]] = {}
+    candidates = _candidate_sentences(passages, spans_of)
     index_of = {(p.article.article.id, s): i for i, (p, s, _, _) in enumerate(candidates)}
-    from index.chunking import sentence_spans
-
     for i, candidate in enumerate(candidates):
         text = candidate[0].article.article.text
-        j = _previous(candidate, index_of, sentence_spans(text))
+        j = _previous(candidate, index_of, spans_of[candidate[0].article.article.id])
         if j is not None:
             assert candidates[j][2] <= candidate[1] and not text[candidates[j][2] : candidate[1]].strip(), i
