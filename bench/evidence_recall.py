@@ -166,15 +166,14 @@ def table_rows(rows: dict[str, Any]) -> list[list[object]]:
 
 def run_dataset(name: str, eval_dir: Path, data_dir: Path, limit: int, ask_choices: bool) -> dict[str, Any]:
     """Index (or re-use) the dataset's corpus, then score every policy on every question."""
-    settings = settings_with(data_dir)
+    settings = settings_with(data_dir, answerer="evidence")
     components = build_components(settings)
     questions = load_questions(eval_dir / "questions.jsonl")
     corpus, counts = corpus_lines(name, eval_dir, len(questions))
     stored_as = index_once(corpus, components, data_dir, settings)
     configure_for_serving()  # queries as the server runs them: torch on one thread
     engine = build_engine(components, llm=MockLLM())  # retrieval and selection only: no model is asked
-    if not isinstance(engine, EvidenceEngine):
-        raise SystemExit(f"CITEWIRE_ANSWERER is {settings.answerer!r}: this benchmark measures the evidence engine")
+    assert isinstance(engine, EvidenceEngine), "settings_with(answerer='evidence') builds the evidence engine"
     if limit:
         questions = questions[:limit]
     policies = settings_rows()
