@@ -109,6 +109,7 @@ def _evidence_engine(components: Components, llm: LLM, retriever: HybridRetrieve
         evidence_policy=EvidencePolicy(budget_tokens=settings.evidence_tokens),
         evidence_passages=settings.evidence_passages,
         min_support=settings.min_support,
+        language_confidence=settings.language_confidence,
         cache=AnswerCache(settings.answer_cache_size) if settings.answer_cache_size else None,
         # Everything an answer depends on besides the question and the store: settings and the model object.
         fingerprint=f"{settings.model_dump_json()}|{type(llm).__name__}:{id(llm)}",

@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         description="A claim whose verifier score (P(true) of its cited sentences) is below this is dropped; with "
         "none left, Citewire abstains. Fitted on the tune splits of RGB and RealTime QA (bench/calibrate_support.py).",
     )
+    language_confidence: float = Field(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        description="The evidence engine names the question's language in its prompt when the language "
+        "identifier is at least this sure; below it, the model is only asked to answer in the question's language.",
+    )
     answer_cache_size: int = Field(
         256,
         ge=0,

@@ -27,6 +27,7 @@ from service.answering.evidence import (
     select_evidence,
 )
 from service.answering.grammar import answer_grammar
+from service.answering.language import UNNAMED, answer_language
 from service.answering.model import AnswerModel
 from service.answering.verifier import Support, Verifier
 from service.citations import CheckedSentence
@@ -46,6 +47,7 @@ class EvidenceEngine(CitewireQueryEngine):
     evidence_policy: EvidencePolicy = EvidencePolicy()
     evidence_passages: int = 8  # retrieved passages the evidence sentences are picked from
     min_support: float = 0.5
+    language_confidence: float = 0.4  # named in the prompt when the identifier is this sure
     alternatives: int = 2  # other evidence sentences tried for a claim its citations do not support
     cache: AnswerCache | None = None
     fingerprint: str = ""  # the configuration and model, for the cache key
@@ -76,7 +78,7 @@ class EvidenceEngine(CitewireQueryEngine):
         if not evidence:
             return self._abstain(retrieved, retrieve_ms, 0.0, started)
         shown = [neutralise(e.text) for e in evidence]
-        messages = evidence_messages(asked, evidence, shown)
+        messages = evidence_messages(asked, evidence, shown, answer_language(question, self.language_confidence))
         retrieve_ms = (time.perf_counter() - started) * 1000
         passages = [e.passage for e in evidence]
         return Draft(question, asked, retrieved, passages, shown, messages, started, retrieve_ms, evidence, key)
@@ -161,7 +163,9 @@ class EvidenceEngine(CitewireQueryEngine):
         return answer
 
 
-def evidence_messages(question: str, evidence: Sequence[EvidenceSentence], shown: Sequence[str]) -> list[ChatMessage]:
+def evidence_messages(
+    question: str, evidence: Sequence[EvidenceSentence], shown: Sequence[str], language: str = UNNAMED
+) -> list[ChatMessage]:
     """The answer prompt: evidence sentences grouped under their article's title, outlet and date."""
     lines: list[str] = []
     article = None
@@ -174,7 +178,7 @@ def evidence_messages(question: str, evidence: Sequence[EvidenceSentence], shown
             lines.append(load_prompt("evidence_article").format(title=title, origin=_origin(e.passage.article)))
         lines.append(f"[{e.n}] {' '.join(text.split())}")
     system = load_prompt("evidence_system").format(refusal=load_prompt("refusal"))
-    user = load_prompt("evidence_user").format(evidence="\n".join(lines), question=question)
+    user = load_prompt("evidence_user").format(evidence="\n".join(lines), question=question, language=language)
     return [ChatMessage(role=MessageRole.SYSTEM, content=system), ChatMessage(role=MessageRole.USER, content=user)]
 
 
