@@ -51,11 +51,10 @@ from index.embedding import Embedder, vector_space
 from index.ingest import ingest_articles
 from index.loaders import load_file
 from prompts import load_prompt
-from service.components import Components, build_components
+from service.answering.retrieval import FusionWeights, HybridRetriever
+from service.components import Components, build_components, configure_for_serving
 from service.evaluation.dataset import EvalQuestion, load_questions
-from service.llm import build_llm
-from service.retrieval import FusionWeights, HybridRetriever
-from service.runtime import configure_for_serving
+from service.llm.backends import build_llm
 from service.settings import default_cache_dir
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "rgb_en_fact"

@@ -49,14 +49,13 @@ from tqdm import tqdm
 from bench.common import REPO_ROOT, command_line, format_table, machine_info, print_header, settings_with
 from bench.eval_corpus import build_corpus
 from index.filters import ArticleFilter
-from service.answering.engine import EvidenceEngine
 from service.answering.evidence import EvidencePolicy, select_evidence
-from service.components import Components, build_components, build_engine
-from service.engine import with_choices
+from service.answering.evidence_engine import EvidenceEngine
+from service.answering.rules_engine import with_choices
+from service.components import Components, build_components, build_engine, configure_for_serving
 from service.evaluation.dataset import EvalQuestion, Split, load_questions, split_questions
 from service.evaluation.metrics import contains_answer
 from service.evaluation.runner import index_corpus
-from service.runtime import configure_for_serving
 from service.settings import Settings
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval"

@@ -40,7 +40,7 @@ from bench.common import (
     summarize,
     write_results,
 )
-from service.llm import usage_of
+from service.llm.backends import usage_of
 
 SEEDS = REPO_ROOT / "seeds"
 RETRIEVAL_ITERATIONS = 50
@@ -92,7 +92,7 @@ WARMUP_QUESTION = "How did the Chinese Embassy in Washington react to the FT rep
 def answer_streamed(engine: Any, question: str) -> tuple[Any, float | None]:
     """The answer as the server streams it, and the time from the question to the first generated
     piece (None when the relevance gate answered without the model): what a streaming client waits."""
-    from service.engine import Answer
+    from service.answering.types import Answer
 
     started = time.perf_counter()
     draft = engine.draft(question)
@@ -138,8 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
 
     from index.ingest import ingest_articles
-    from service.components import build_components, build_engine
-    from service.runtime import configure_for_serving
+    from service.components import build_components, build_engine, configure_for_serving
 
     configure_for_serving()  # torch on one thread, as in the server (the machine line below shows it)
     command = command_line("bench.query")

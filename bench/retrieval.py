@@ -56,12 +56,12 @@ from index.filters import ArticleFilter
 from index.ingest import ingest_articles
 from index.loaders import load_file
 from index.store import ArticleStore
-from service.components import build_components, build_engine
-from service.engine import CitewireQueryEngine, with_choices
+from service.answering.normalize import normalize_answer
+from service.answering.retrieval import FusionWeights, HybridRetriever, RetrievalMode
+from service.answering.rules_engine import CitewireQueryEngine, with_choices
+from service.components import build_components, build_engine, configure_for_serving
 from service.evaluation.dataset import EvalQuestion, load_questions
-from service.evaluation.metrics import hit_at_k, normalize_answer, ranked_articles, reciprocal_rank
-from service.retrieval import FusionWeights, HybridRetriever, RetrievalMode
-from service.runtime import configure_for_serving
+from service.evaluation.metrics import hit_at_k, ranked_articles, reciprocal_rank
 from service.settings import default_cache_dir
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "realtimeqa"

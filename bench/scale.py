@@ -24,9 +24,8 @@ from tqdm import tqdm
 from bench.common import command_line, format_table, machine_info, print_header, settings_with, summarize, write_results
 from index.articles import Article
 from index.chunking import Chunk
-from service.components import build_components
-from service.retrieval import HybridRetriever, RetrievalMode
-from service.runtime import configure_for_serving
+from service.answering.retrieval import HybridRetriever, RetrievalMode
+from service.components import build_components, configure_for_serving
 
 CHUNKS_PER_ARTICLE = 10
 WORDS_PER_CHUNK = 60

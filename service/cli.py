@@ -93,7 +93,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         )
     if settings.workers > 1:
         return _serve_workers(args, settings)
-    from service.api import create_app
+    from service.http.app import create_app
 
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", **_logging(settings))
     return 0
@@ -106,7 +106,7 @@ def _announcer(settings: Settings) -> Callable[[str], None]:
         return lambda message: print(message, file=sys.stderr)
     import logging.config
 
-    from service.observability import json_log_config
+    from service.http.observability import json_log_config
 
     os.environ.setdefault("TQDM_DISABLE", "1")
     from transformers.utils import logging as transformers_logging  # its bars ignore TQDM_DISABLE
@@ -120,7 +120,7 @@ def _logging(settings: Settings) -> dict[str, Any]:
     """uvicorn's logging arguments: its own lines, or JSON lines with request ids (CITEWIRE_LOG_FORMAT=json)."""
     if settings.log_format != "json":
         return {}
-    from service.observability import json_log_config
+    from service.http.observability import json_log_config
 
     return {"log_config": json_log_config(), "access_log": False}
 
@@ -147,7 +147,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
         f"({settings.max_queued_requests} waiting at most, each)"
     )
     uvicorn.run(
-        "service.runtime:app_factory",
+        "service.http.app:app_factory",
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -197,8 +197,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from service.components import build_components, build_engine
-    from service.runtime import configure_for_serving
+    from service.components import build_components, build_engine, configure_for_serving
 
     settings = _settings(args)
     question = args.question.strip()
@@ -214,7 +213,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     choices = [c.strip() for c in args.choice or () if c.strip()]
     answer = build_engine(build_components(settings)).answer(question, args.top_k, where, choices)
     if args.json:
-        from service.responses import to_query_response
+        from service.answering.schemas import to_query_response
 
         print(json.dumps(to_query_response(answer).model_dump(), ensure_ascii=False, indent=2))
         return 0
@@ -229,7 +228,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
 def _filter_from_args(args: argparse.Namespace) -> ArticleFilter | None:
     """The --source/--after/--before/--article-id/--as-of options, validated like the API's ``filters``."""
-    from service.api_models import QueryFilters
+    from service.http.schemas import QueryFilters
 
     values = {
         "source": args.source,
@@ -276,7 +275,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from index.loaders import ArticleFormatError, expected_count, load_file
-    from service.components import build_components
+    from service.components import build_components, configure_for_serving
     from service.evaluation.dataset import (
         QuestionFormatError,
         answer_bearing,
@@ -287,8 +286,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from service.evaluation.metrics import summarise
     from service.evaluation.report import differences_text, summary_table_text, write_report
     from service.evaluation.runner import EvalSetupError, check_held_out, index_corpus, make_engine, run_eval
-    from service.llm import build_llm
-    from service.runtime import configure_for_serving
+    from service.llm.backends import build_llm
 
     if args.corpus is not None and args.data_dir is None:
         print(

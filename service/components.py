@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from llama_index.core import Settings as LlamaSettings
 from llama_index.core import VectorStoreIndex
 from llama_index.core.llms import LLM
@@ -12,14 +13,14 @@ from index.embedding import Embedder, load_embedder, vector_space
 from index.ingest import ChunkingPolicy
 from index.store import ArticleStore, open_client, open_http_client
 from service.answering.cache import AnswerCache
-from service.answering.engine import EvidenceEngine
+from service.answering.checks.judge import ClaimJudge
 from service.answering.evidence import EvidencePolicy, SentenceVectors
+from service.answering.evidence_engine import EvidenceEngine
 from service.answering.model import answer_model
+from service.answering.retrieval import FusionWeights, HybridRetriever
+from service.answering.rules_engine import CitewireQueryEngine
 from service.answering.verifier import Verifier
-from service.engine import CitewireQueryEngine
-from service.judge import ClaimJudge
-from service.llm import build_llm
-from service.retrieval import FusionWeights, HybridRetriever
+from service.llm.backends import build_llm
 from service.settings import Settings
 
 
@@ -125,3 +126,13 @@ def _evidence_engine(components: Components, llm: LLM, retriever: HybridRetrieve
 
 def _or(value: float | None, default: float) -> float:
     return default if value is None else value
+
+
+def configure_for_serving() -> None:
+    """Pin torch to one thread in the server.
+
+    A query embeds a dozen tokens, where extra threads only add hand-off cost; and llama.cpp is given
+    the cores explicitly for generation, so torch's spinning workers would steal them from it. With
+    one thread, query embedding stays ~12 ms and steady (docs/BENCHMARKS.md).
+    """
+    torch.set_num_threads(1)

@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     )
     answerer: Literal["rules", "evidence"] = Field(
         "rules",
-        description="'rules': passages, lexical checks and a model judge (service/engine.py). 'evidence': the "
+        description="'rules': passages, lexical checks and a model judge (service/answering/rules_engine.py). 'evidence': the "
         "model answers from numbered evidence sentences, citing them by id, and one verifier scores every "
         "claim (service/answering/): ~0.36x the time, but less accurate so far (docs/EVALUATION.md).",
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.chunking import TokenCounter, sentence_spans
-from service.engine import Passage
+from service.answering.types import Passage
 
 # Words (letters and digits of any script) and, for scripts written without spaces, character pairs.
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -1,6 +1,6 @@
 """What answering needs from a model, and an adapter that gives it from any LlamaIndex LLM.
 
-llama.cpp (``service.llm.LlamaCppChat``) has both natively: generation read on from a saved prompt
+llama.cpp (``service.llm.backends.LlamaCppChat``) has both natively: generation read on from a saved prompt
 prefix under a grammar, and label probabilities from one forward pass. Other backends (an
 OpenAI-compatible server, a test's scripted LLM) go through ``ChatAdapter``: a plain chat call, no
 grammar (the claim reader drops ids that name nothing), and the reply's first word as a 0/1 label.
@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms import LLM
 
-from service.llm import stream_deltas
+from service.llm.backends import stream_deltas
 
 _FIRST_WORD = re.compile(r"\w+", re.UNICODE)
 

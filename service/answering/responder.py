@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from index.filters import ArticleFilter
-from service.chat import Turn, needs_rewrite, standalone_question
-from service.engine import Answer, CitewireQueryEngine, Draft
-from service.gate import GenerationGate, Ticket
+from service.answering.chat import Turn, needs_rewrite, standalone_question
+from service.answering.rules_engine import CitewireQueryEngine
+from service.answering.types import Answer, Draft
+from service.llm.gate import GenerationGate, Ticket
 
 
 class GenerationTimeout(Exception):

@@ -18,7 +18,7 @@ How its output is read into the results file's shapes:
 - The quote is the source node's text without the ``Source n:`` label the engine prepends; its
   offsets are where it occurs in the stored article text, or -1/-1 when it is not an exact
   substring (the runner then counts a quote mismatch, reported per engine).
-- Abstained = an empty answer or one ``service.citations.looks_like_refusal`` recognises.
+- Abstained = an empty answer or one ``service.answering.checks.citations.looks_like_refusal`` recognises.
 - Timings: ``retrieve`` is the engine's retrieval, ``generate`` its synthesis (splitting into
   citation chunks plus every LLM call, including refine calls when the sources do not fit one
   prompt); together they are exactly what ``CitationQueryEngine.query`` runs.
@@ -42,8 +42,8 @@ from llama_index.core.schema import BaseNode, Document, MetadataMode, NodeWithSc
 from index.articles import Article
 from index.filters import ArticleFilter, stored_day
 from index.store import ArticleStore
-from service.citations import looks_like_refusal
-from service.engine import with_choices
+from service.answering.checks.citations import looks_like_refusal
+from service.answering.rules_engine import with_choices
 from service.evaluation import EngineOutput
 
 _HIDDEN_METADATA = ["article_id", "title", "published_day"]

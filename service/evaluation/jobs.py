@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from service.api_models import EvalRequest
-from service.engine import CitewireQueryEngine
+from service.answering.rules_engine import CitewireQueryEngine
 from service.evaluation.dataset import EvalQuestion
 from service.evaluation.metrics import summarise
 from service.evaluation.runner import RANK_DEPTH, ArticleTexts, CitewireEvalEngine, EvalEngine, evaluate_question
-from service.jobs import JobBody, Reporter
+from service.jobs.queue import JobBody, Reporter
 
 
-def evaluation_job(engine: CitewireQueryEngine, questions: Sequence[EvalQuestion], request: EvalRequest) -> JobBody:
+@dataclass(frozen=True)
+class EvalOptions:
+    """How a batch is asked: which engine, how many passages, options appended, as of each question's day."""
+
+    engine: str = "citewire"  # or "baseline": the stock CitationQueryEngine
+    top_k: int | None = None
+    with_choices: bool = False
+    question_dates: bool = True
+
+
+def evaluation_job(engine: CitewireQueryEngine, questions: Sequence[EvalQuestion], request: EvalOptions) -> JobBody:
     """A job body that asks every question, reports each result, and returns the summary metrics."""
 
     def run(report: Reporter) -> dict[str, Any]:

@@ -17,38 +17,20 @@ Conventions:
 from __future__ import annotations
 
 import random
-import re
-import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from service.citations import strip_markers
+from service.answering.checks.citations import strip_markers
+from service.answering.normalize import normalize_answer
 
 HIT_KS = (1, 5, 10)
 MRR_K = 10
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCTUATION = frozenset(string.punctuation) | frozenset("‘’“”–—…«»")
-_NUMBER_WORDS = {
-    word: str(value)
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-        "sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {word: str(10 * tens) for tens, word in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
-
 
 # -- answers -------------------------------------------------------------------------------
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD normalisation (lowercase, drop punctuation and a/an/the, collapse whitespace), with
-    number words as digits."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
-    return " ".join(_NUMBER_WORDS.get(word, word) for word in _ARTICLES.sub(" ", text).split())
 
 
 def token_f1(prediction: str, gold: str) -> float:

@@ -27,12 +27,13 @@ from index.filters import ArticleFilter
 from index.ingest import IngestReport, Outcome, ingest_articles
 from index.loaders import load_file
 from index.store import ArticleStore
+from service.answering.rules_engine import CitewireQueryEngine, with_choices
+from service.answering.schemas import to_query_response
+from service.answering.types import Passage
 from service.components import Components, build_engine
-from service.engine import CitewireQueryEngine, Passage, with_choices
 from service.evaluation import EngineOutput
 from service.evaluation.dataset import EvalQuestion
 from service.evaluation.metrics import score_question
-from service.responses import to_query_response
 
 EngineName = Literal["citewire", "baseline"]
 ENGINES: tuple[EngineName, ...] = ("citewire", "baseline")

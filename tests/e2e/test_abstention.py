@@ -16,9 +16,8 @@ import pytest
 
 from index.ingest import ingest_articles
 from index.loaders import article_from_record
-from service.components import build_components, build_engine
-from service.engine import CitewireQueryEngine
-from service.runtime import configure_for_serving
+from service.answering.rules_engine import CitewireQueryEngine
+from service.components import build_components, build_engine, configure_for_serving
 from service.settings import Settings
 from tests.conftest import REPO_ROOT
 

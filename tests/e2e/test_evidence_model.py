@@ -11,11 +11,11 @@ from index.articles import Article
 from index.embedding import Embedder
 from index.ingest import ingest_articles
 from index.loaders import load_file
-from service.answering.engine import EvidenceEngine
+from service.answering.evidence_engine import EvidenceEngine
+from service.answering.types import Answer
 from service.answering.verifier import Verifier
 from service.components import Components, build_components
-from service.engine import Answer
-from service.llm import build_llm
+from service.llm.backends import build_llm
 from service.settings import Settings
 from tests.conftest import SEED_PATH
 from tests.service.answering.conftest import evidence_engine, seed_components

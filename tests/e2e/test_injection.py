@@ -10,9 +10,8 @@ import pytest
 
 from index.ingest import ingest_articles
 from index.loaders import article_from_text, load_file
-from service.components import build_components, build_engine
-from service.engine import CitewireQueryEngine
-from service.runtime import configure_for_serving
+from service.answering.rules_engine import CitewireQueryEngine
+from service.components import build_components, build_engine, configure_for_serving
 from service.settings import Settings
 
 pytestmark = pytest.mark.slow

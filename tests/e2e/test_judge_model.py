@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from index.loaders import load_file
-from service.judge import ClaimJudge
-from service.llm import build_llm
+from service.answering.checks.judge import ClaimJudge
+from service.llm.backends import build_llm
 from service.settings import Settings
 from tests.conftest import SEED_PATH
 

@@ -10,9 +10,9 @@ from index.articles import Article
 from index.ingest import ingest_articles
 from index.loaders import load_file
 from index.store import EmbedderMismatchError
+from service.answering.rules_engine import CitewireQueryEngine
 from service.cli import main as cli_main
 from service.components import Components, build_components, build_engine
-from service.engine import CitewireQueryEngine
 from service.settings import Settings
 from tests.conftest import SEED_PATH
 from tests.service.fakes import ScriptedLLM

@@ -16,8 +16,8 @@ from llama_index.core.base.llms.types import ChatMessage
 from index.ingest import ingest_articles
 from index.loaders import load_file
 from service.components import build_components, build_engine
-from service.gguf import resolve_gguf
-from service.llm import build_llm, usage_of
+from service.llm.backends import build_llm, usage_of
+from service.llm.gguf import resolve_gguf
 from service.settings import Settings
 from tests.e2e.servers import free_port, running, seeded_server
 from tests.sse import sse_events

@@ -16,8 +16,8 @@ from index.articles import Article
 from index.embedding import Embedder
 from index.ingest import ingest_articles
 from index.loaders import load_file
-from service.api import create_app
 from service.components import build_components, build_engine
+from service.http.app import create_app
 from service.settings import Settings
 from tests.conftest import SEED_PATH
 from tests.service.fakes import ScriptedLLM

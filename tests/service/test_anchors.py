@@ -1,4 +1,4 @@
-"""Tests for service.anchors: an answer to a question naming a year must cite an article of that year."""
+"""checks/anchors: an answer to a question naming a year must cite an article of that year."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from index.articles import Article
 from index.embedding import Embedder
-from service.anchors import names_another_year, question_years, speaks_of_year, year_first
+from service.answering.checks.anchors import names_another_year, question_years, speaks_of_year, year_first
 
 
 @pytest.mark.parametrize(
@@ -142,8 +142,8 @@ def test_a_question_naming_a_year_sees_that_years_article_first(
 def test_a_year_among_the_options_is_no_anchor(tmp_path: Path, embedder: Embedder) -> None:
     """The options go to retrieval with the question, but only the question's own years reorder it."""
     from index.ingest import ChunkingPolicy, ingest_articles
+    from service.answering.rules_engine import with_choices
     from service.components import build_components, build_engine
-    from service.engine import with_choices
     from service.settings import Settings
     from tests.service.fakes import ScriptedLLM
 

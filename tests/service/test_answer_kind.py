@@ -1,10 +1,10 @@
-"""Tests for service.answer_kind: which questions ask for an amount, a time or a name, and which answers give one."""
+"""checks/answer_kind: which questions ask for an amount, a time or a name, and which answers give one."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.answer_kind import AnswerKind, asked_kind, states_kind
+from service.answering.checks.answer_kind import AnswerKind, asked_kind, states_kind
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from index.chunking import chunk_text, sentence_spans
 from index.embedding import Embedder
 from index.ingest import ingest_articles
 from prompts import load_prompt
-from service.api import create_app
 from service.components import build_components, build_engine
+from service.http.app import create_app
 from tests.service.conftest import Api, api_settings
 from tests.service.fakes import ScriptedLLM
 

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.embedding import Embedder
-from service.api import create_app
 from service.components import build_components, build_engine
+from service.http.app import create_app
 from service.settings import Settings
 from tests.conftest import SEED_PATH
 from tests.index.test_html import CANONICAL, FURNITURE, NEWS_PAGE, PARAGRAPHS

@@ -1,10 +1,10 @@
-"""Follow-up detection and the rewrite's clean-up (service.chat)."""
+"""Follow-up detection and the rewrite's clean-up (service.answering.chat)."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.chat import Turn, _clean, needs_rewrite
+from service.answering.chat import Turn, _clean, needs_rewrite
 
 HISTORY = [Turn("user", "Which company did the White House accuse?"), Turn("assistant", "Alibaba [1].")]
 

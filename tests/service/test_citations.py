@@ -1,4 +1,4 @@
-"""Tests for service.citations: every kept sentence carries a marker to a source that backs it."""
+"""Tests for service.answering.checks.citations: every kept sentence carries a marker to a source that backs it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from service.citations import (
+from service.answering.checks.citations import (
     SentenceSimilarity,
     SupportChecker,
     looks_like_refusal,

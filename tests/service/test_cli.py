@@ -283,7 +283,7 @@ def test_serve_binds_to_loopback_by_default_and_warns_without_a_key(
 ) -> None:
     served: dict[str, object] = {}
     monkeypatch.setattr("uvicorn.run", lambda app, **kw: served.update(kw))
-    monkeypatch.setattr("service.api.create_app", lambda settings: settings)
+    monkeypatch.setattr("service.http.app.create_app", lambda settings: settings)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert main(["serve", "--data-dir", str(tmp_path)]) == 0

@@ -1,4 +1,4 @@
-"""Tests for service.context: diversity across articles, merging of overlapping chunks, widening."""
+"""Tests for service.answering.context: diversity across articles, merging of overlapping chunks, widening."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from index.articles import Article
 from index.store import StoredArticle
-from service.context import assemble, widen
-from service.engine import Passage
+from service.answering.context import assemble, widen
+from service.answering.types import Passage
 
 TEXT_A = "Alpha one. Alpha two. Alpha three. Alpha four. Alpha five. Alpha six."
 TEXT_B = "Beta holds the answer. Beta adds more."

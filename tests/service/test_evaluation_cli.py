@@ -51,7 +51,7 @@ def test_bad_questions_file_is_reported_with_its_line(tmp_path: Path, capsys: py
 def scripted_llm(monkeypatch: pytest.MonkeyPatch, reuse_embedder: Embedder, restore_torch_threads: None) -> ScriptedLLM:
     """The real embedder with a scripted model in place of the GGUF one."""
     llm = ScriptedLLM(reply="The bridge will cost 12 million dollars [1].")
-    monkeypatch.setattr("service.llm.build_llm", lambda settings: llm)
+    monkeypatch.setattr("service.llm.backends.build_llm", lambda settings: llm)
     return llm
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from service.gate import Busy, GenerationGate
+from service.llm.gate import Busy, GenerationGate
 
 
 def _hold(gate: GenerationGate, entered: threading.Event, release: threading.Event) -> threading.Thread:

@@ -1,4 +1,4 @@
-"""Tests for service.gguf.resolve_gguf: local paths, packaged single files, and atomic joins of parts."""
+"""Tests for service.llm.gguf.resolve_gguf: local paths, packaged single files, and atomic joins of parts."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from service import gguf
-from service.gguf import PROFILES, GGUFProfile, ModelFileError, resolve_gguf
+from service.llm import gguf
+from service.llm.gguf import PROFILES, GGUFProfile, ModelFileError, resolve_gguf
 
 PART_BYTES = (b"GGUF" + bytes(range(256)) * 40, b"second part \x00\xff" * 300)
 _unique = itertools.count()
@@ -151,7 +151,7 @@ def test_a_write_error_mid_join_leaves_no_partial_file(
     fake_parts: FakeParts, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class OsWithFailingFsync:
-        """The os module for service.gguf only, with a disk that fills up as the join is flushed."""
+        """The os module for service.llm.gguf only, with a disk that fills up as the join is flushed."""
 
         def __getattr__(self, name: str) -> object:
             return getattr(os, name)

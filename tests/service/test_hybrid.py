@@ -12,7 +12,7 @@ from index.embedding import Embedder
 from index.filters import ArticleFilter
 from index.ingest import ChunkingPolicy, ingest_articles
 from index.store import ArticleStore, open_client
-from service.retrieval import FusionWeights, HybridRetriever, RetrievalMode
+from service.answering.retrieval import FusionWeights, HybridRetriever, RetrievalMode
 from service.settings import Settings
 
 MAKERS = ["Volvo", "Ford", "Toyota", "Honda", "Kia", "Renault", "Fiat", "Skoda", "Mazda", "Subaru", "Nissan", "Opel"]

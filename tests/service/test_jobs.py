@@ -1,4 +1,4 @@
-"""Tests for service.jobs.JobRunner: jobs run in the background, and another process sharing the
+"""Tests for service.jobs.queue.JobRunner: jobs run in the background, and another process sharing the
 data dir (another ``serve --workers`` worker) can answer for them from their files."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from service.jobs import Job, JobRunner, Reporter
+from service.jobs.queue import Job, JobRunner, Reporter
 
 
 def _wait(runner: JobRunner, job_id: str, status: str) -> Job:

@@ -1,11 +1,11 @@
-"""Tests for service.judge: reading the model's verdict, and what the judge is asked."""
+"""Tests for service.answering.checks.judge: reading the model's verdict, and what the judge is asked."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.citations import resolve_citations
-from service.judge import ClaimJudge, Verdict, names_the_claim, parse_verdict
+from service.answering.checks.citations import resolve_citations
+from service.answering.checks.judge import ClaimJudge, Verdict, names_the_claim, parse_verdict
 from tests.service.fakes import JUDGE_MARK, ScriptedLLM
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 
-from service.llm import LlamaCppChat, build_llm, usage_of
+from service.llm.backends import LlamaCppChat, build_llm, usage_of
 from service.settings import Settings
 
 

@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.api import create_app
-from service.observability import JsonFormatter, RequestIdFilter, install_observability, readiness
+from service.http.app import create_app
+from service.http.observability import JsonFormatter, RequestIdFilter, install_observability, readiness
 from service.settings import Settings
 from tests.e2e.servers import free_port
 from tests.service.conftest import Api, api_settings

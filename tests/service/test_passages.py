@@ -1,10 +1,10 @@
-"""Tests for service.passages.passage_window: the context shown around a cited span."""
+"""Tests for service.answering.passages.passage_window: the context shown around a cited span."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.passages import passage_window
+from service.answering.passages import passage_window
 
 TEXT = (
     "First paragraph with a few words.\n\n"

@@ -1,11 +1,11 @@
-"""Tests for service.polarity: a sentence whose sources have its winner lose is contradicted."""
+"""Tests for service.answering.checks.polarity: a sentence whose sources have its winner lose is contradicted."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.citations import resolve_citations
-from service.polarity import contradicts
+from service.answering.checks.citations import resolve_citations
+from service.answering.checks.polarity import contradicts
 
 ANDREESCU = (
     "Sep 7, 2019 ... Serena Williams lost to Bianca Andreescu on Saturday in the 2019 U.S. Open women's singles final."

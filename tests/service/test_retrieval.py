@@ -1,4 +1,4 @@
-"""Tests for service.retrieval's reciprocal rank fusion (the hybrid retriever runs in test_hybrid.py)."""
+"""Tests for service.answering.retrieval's reciprocal rank fusion (the hybrid retriever runs in test_hybrid.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from index.filters import ArticleFilter
-from service.retrieval import fused_scores, order_by, recency_bonus, reciprocal_rank_fusion, wants_recent
+from service.answering.retrieval import fused_scores, order_by, recency_bonus, reciprocal_rank_fusion, wants_recent
 
 
 def test_rrf_orders_by_summed_reciprocal_rank() -> None:

@@ -20,9 +20,9 @@ from llama_index.core.llms.callbacks import llm_completion_callback
 from index.embedding import Embedder
 from index.ingest import ingest_articles
 from index.loaders import load_file
-from service.api import create_app
 from service.components import build_components, build_engine
-from service.gate import GenerationGate
+from service.http.app import create_app
+from service.llm.gate import GenerationGate
 from tests.conftest import SEED_PATH
 from tests.e2e.servers import free_port
 from tests.service.conftest import api_settings

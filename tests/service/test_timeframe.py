@@ -1,4 +1,4 @@
-"""Tests for service.timeframe: a question about this week, asked as of a day, is not answered from old news."""
+"""checks/timeframe: a question about this week, asked as of a day, is not answered from old news."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from index.articles import Article
 from index.embedding import Embedder
 from index.filters import ArticleFilter
-from service.timeframe import speaks_of_this_week, within_window
+from service.answering.checks.timeframe import speaks_of_this_week, within_window
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from llama_index.core.llms import LLM, MockLLM
 from index.embedding import Embedder
 from index.ingest import ingest_articles
 from index.loaders import load_file
-from service.answering.engine import EvidenceEngine
+from service.answering.evidence_engine import EvidenceEngine
 from service.components import Components, build_components, build_engine
 from service.settings import Settings
 from tests.conftest import SEED_PATH

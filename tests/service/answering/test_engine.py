@@ -13,7 +13,7 @@ from llama_index.core.llms.callbacks import llm_completion_callback
 from pydantic import Field
 
 from index.embedding import Embedder
-from service.answering.engine import EvidenceEngine
+from service.answering.evidence_engine import EvidenceEngine
 from service.components import Components
 from tests.service.answering.conftest import evidence_engine, seed_components
 

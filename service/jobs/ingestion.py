@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from index.articles import Article
 from index.ingest import IngestReport, Outcome, ingest_articles
 from service.components import Components
-from service.jobs import Job, JobRunner
+from service.jobs.queue import Job, JobRunner
 
 Result = dict[str, Any]
 

@@ -15,9 +15,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from index.store import ArticleStore
 from service.answering.responder import Responder
-from service.engine import CitewireQueryEngine
-from service.ingestion import Ingestor
-from service.jobs import JobRunner
+from service.answering.rules_engine import CitewireQueryEngine
+from service.jobs.ingestion import Ingestor
+from service.jobs.queue import JobRunner
 from service.settings import Settings
 
 

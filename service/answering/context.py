@@ -19,12 +19,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from index.chunking import TokenCounter, sentence_spans
-
-if TYPE_CHECKING:
-    from service.engine import Passage
+from service.answering.types import Passage
 
 
 def assemble(ranked: Iterable[Passage], k: int, max_per_article: int) -> list[Passage]:

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from service.api_models import ChatResponse, clean_text
-from service.chat import Turn
+from service.answering.chat import Turn
+from service.http.schemas import ChatResponse, clean_text
 
 MODEL_ID = "citewire"
 

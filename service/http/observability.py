@@ -43,9 +43,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.app_state import AppState
-from service.engine import Answer
-from service.gate import GenerationGate
+from service.answering.types import Answer
+from service.http.state import AppState
+from service.llm.gate import GenerationGate
 
 log = logging.getLogger("citewire.access")
 
@@ -125,7 +125,7 @@ def json_log_config(level: str = "info") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "service.observability.JsonFormatter"}},
+        "formatters": {"json": {"()": "service.http.observability.JsonFormatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error")}

@@ -21,8 +21,9 @@ import Stemmer
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index.chunking import sentence_spans
-from service.guard import is_directive
-from service.polarity import contradicts
+from service.answering.checks.polarity import contradicts
+from service.answering.guard import is_directive
+from service.answering.types import CheckedSentence
 
 _MARKER = re.compile(r"\s*\[(\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*)\]")
 # "(Source [1])" or "Source [1]": models echo the prompt's label; keep only the marker.
@@ -111,14 +112,6 @@ _EDITION_WORDS = frozenset(
 class SupportedSentence:
     text: str  # without markers
     sources: list[int]  # 0-based indexes of the sources that back it, best first
-
-
-@dataclass(frozen=True)
-class CheckedSentence:
-    text: str  # without markers
-    markers: list[int]  # the renumbered markers it carries in the answer (empty if dropped)
-    supported: bool
-    score: float | None = None  # the verifier's support score, where one was computed
 
 
 @dataclass(frozen=True)
@@ -371,7 +364,7 @@ def resolve_citations(
 ) -> CitedAnswer:
     """Check each answer sentence against ``sources`` and keep only what they back, with markers.
 
-    ``judge``, when given, has the last word on a sentence the lexical check passed (service.judge)."""
+    ``judge``, when given, has the last word on a sentence the lexical check passed (checks/judge.py)."""
     checker = SupportChecker(question, sources, similarity, min_similarity)
     kept: list[SupportedSentence] = []
     order: list[int] = []
@@ -416,7 +409,7 @@ def _backed(
 ) -> list[int]:
     """The sources backing the sentence, after the judge's word on them (none if it objects).
 
-    A sentence whose sources have its winner lose is not backed, whatever the judge says (service.polarity)."""
+    A sentence whose sources have its winner lose is not backed, whatever the judge says (checks/polarity.py)."""
     backing = checker.backing(text, hinted)
     backers = [sources[s] for s in backing]
     if backing and (contradicts(text, backers) or (judge is not None and not judge(text, backers))):

@@ -19,9 +19,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from service import articles_api, openai_compat
+from service.answering.chat import Turn
 from service.answering.responder import AnswerRequest, GenerationTimeout, Prepared, Responder
-from service.api_models import (
+from service.answering.rules_engine import CitewireQueryEngine
+from service.answering.schemas import QueryResponse, SearchResponse, to_query_response, to_search_response
+from service.answering.types import Answer
+from service.components import Components, build_components, build_engine, configure_for_serving
+from service.evaluation.dataset import QuestionFormatError, question_from_record
+from service.evaluation.jobs import EvalOptions, evaluation_job
+from service.http import openai_compat
+from service.http.bodies import UnicodeCheckedRoute
+from service.http.limits import BodySizeLimit
+from service.http.observability import install_observability
+from service.http.routes import articles as articles_api
+from service.http.schemas import (
     STREAMED,
     ChatRequest,
     ChatResponse,
@@ -29,27 +40,15 @@ from service.api_models import (
     EvalRequest,
     Health,
     QueryRequest,
-    QueryResponse,
     SearchRequest,
-    SearchResponse,
     problems,
 )
-from service.app_state import AppState, State, require_reader, require_writer
-from service.chat import Turn
-from service.components import Components, build_components, build_engine
-from service.engine import Answer, CitewireQueryEngine
-from service.evaluation.dataset import QuestionFormatError, question_from_record
-from service.evaluation.jobs import evaluation_job
-from service.gate import Busy, GenerationGate
-from service.ingestion import Ingestor
-from service.jobs import Job, JobRunner
-from service.json_bodies import UnicodeCheckedRoute
-from service.limits import BodySizeLimit
-from service.observability import install_observability
-from service.responses import to_query_response, to_search_response
-from service.runtime import configure_for_serving
+from service.http.state import AppState, State, require_reader, require_writer
+from service.http.streaming import GenerationStream, answer_events, finished
+from service.jobs.ingestion import Ingestor
+from service.jobs.queue import Job, JobRunner
+from service.llm.gate import Busy, GenerationGate
 from service.settings import Settings
-from service.streaming import GenerationStream, answer_events, finished
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # What the answering routes can answer besides 200: declared in the OpenAPI schema.
@@ -286,7 +285,11 @@ def create_app(
         if len({q.id for q in questions}) != len(questions):
             raise HTTPException(status_code=422, detail="question ids must be unique")
         try:
-            job = state.jobs.submit(body.engine, evaluation_job(state.engine, questions, body), len(questions))
+            job = state.jobs.submit(
+                body.engine,
+                evaluation_job(state.engine, questions, _eval_options(body)),
+                len(questions),
+            )
         except OverflowError as exc:
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "60"}) from exc
         return _eval_job(job)
@@ -318,3 +321,16 @@ def _eval_job(job: Job) -> EvalJob:
         metrics=job.summary,
         results=list(job.results),
     )
+
+
+def app_factory() -> FastAPI:
+    """The app of one worker of ``citewire serve --workers N`` (uvicorn imports it by name).
+
+    Each worker process reads the settings from its environment (``serve`` puts its flags there)
+    and loads its own models, store client and generation queue: nothing mutable is shared in
+    memory, only Chroma (the server at ``CITEWIRE_CHROMA_URL``) and the data dir."""
+    return create_app(Settings())  # type: ignore[call-arg]  # all have defaults; mypy runs without the pydantic plugin
+
+
+def _eval_options(body: EvalRequest) -> EvalOptions:
+    return EvalOptions(**body.model_dump(exclude={"questions"}))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from service.evaluation.metrics import normalize_answer
+from service.answering.normalize import normalize_answer
 
 _AMOUNT_NOUNS = "revenue|price|cost|amount|number|population|magnitude|percentage|toll|salary|fine|budget|value|worth"
 _AMOUNT_QUESTION = re.compile(rf"\bhow (many|much)\b|\b(what|which)\b[^?]*\b({_AMOUNT_NOUNS})\b", re.IGNORECASE)

@@ -1,21 +1,15 @@
-"""The passage-and-rules engine (``CITEWIRE_ANSWERER=rules``): retrieve -> assemble -> prompt -> LLM -> verify.
+"""The passage-and-rules engine (``CITEWIRE_ANSWERER=rules``): retrieve -> assemble -> prompt -> LLM -> check.
 
-Also the home of the types every engine shares (``Passage``, ``Citation``, ``Answer``, ``Draft``) and of
-retrieval (``find_passages``), which the evidence engine (service/answering/) inherits.
-
-It is a LlamaIndex ``CustomQueryEngine`` over hybrid retrieval (Chroma + BM25, service.retrieval),
-with Citewire's own behaviour where the stock engines fall short on a small CPU model: relevance-gated
-abstention before the model is called, compact numbered sources (service.context), every answer
-sentence checked against its passages (service.citations, service.judge), and citations checked
-against the stored article text so every quote is exactly the article's words at its offsets.
+A LlamaIndex ``CustomQueryEngine`` over hybrid retrieval. It abstains before the model when nothing
+relevant is found, shows compact numbered passages, checks every answer sentence against them
+(``checks/``), and cites exactly the article's words at their offsets. The evidence engine inherits
+its retrieval (``find_passages``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -29,11 +23,10 @@ from index.chunking import TokenCounter
 from index.filters import ArticleFilter
 from index.store import ArticleStore, StoredArticle
 from prompts import load_prompt
-from service.acronyms import expand_acronyms
-from service.anchors import names_another_year, speaks_of_year, year_first
-from service.answer_kind import asked_kind, states_kind
-from service.citations import (
-    CheckedSentence,
+from service.answering.checks.acronyms import expand_acronyms
+from service.answering.checks.anchors import names_another_year, speaks_of_year, year_first
+from service.answering.checks.answer_kind import asked_kind, states_kind
+from service.answering.checks.citations import (
     CitedAnswer,
     SentenceSimilarity,
     looks_like_refusal,
@@ -41,12 +34,13 @@ from service.citations import (
     resolve_citations,
     strip_markers,
 )
-from service.context import assemble, widen
-from service.guard import neutralise
-from service.judge import ClaimJudge
-from service.llm import stream_deltas
-from service.retrieval import Candidate, HybridRetriever, cosine
-from service.timeframe import within_window
+from service.answering.checks.judge import ClaimJudge
+from service.answering.checks.timeframe import within_window
+from service.answering.context import assemble, widen
+from service.answering.guard import neutralise
+from service.answering.retrieval import Candidate, HybridRetriever, cosine
+from service.answering.types import Answer, Citation, Draft, Passage
+from service.llm.backends import stream_deltas
 
 # Candidates each retriever fetches per passage kept, for fusion and assembly. Fusion can only rank
 # what either list holds: an article fairly high in both (the right one, often) is lost when the
@@ -55,59 +49,6 @@ from service.timeframe import within_window
 # (retrieval p50 20, 26, 45 ms); docs/BENCHMARKS.md section 3.
 _CANDIDATES_PER_RESULT = 10
 _MIN_CANDIDATES = 20
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk, resolved against its committed article."""
-
-    article: StoredArticle
-    chunk_id: str
-    start: int
-    end: int
-    text: str
-    score: float  # cosine similarity of question and chunk
-    lexical: float = 0.0  # BM25 score over the whole store
-
-    def relevant(self, min_cosine: float) -> bool:
-        return self.score >= min_cosine or self.lexical > 0
-
-
-@dataclass(frozen=True)
-class Citation:
-    """Marker ``[n]``: the passage it came from, narrowed to the sentences that back the claim."""
-
-    n: int
-    passage: Passage
-    start: int  # offsets into the article text
-    end: int
-    quote: str  # == article text[start:end]
-
-
-@dataclass
-class Answer:
-    text: str
-    abstained: bool
-    citations: list[Citation]
-    retrieved: list[Passage]
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    sentences: list[CheckedSentence] = field(default_factory=list)
-
-
-@dataclass
-class Draft:
-    """A question ready for the model: its passages, the texts shown, and the prompt."""
-
-    question: str  # as asked, without its options: what sentences are checked against
-    asked: str  # with its options, if any: what retrieval and the model saw, and what answers must be about
-    retrieved: list[Passage]
-    relevant: list[Passage]  # the passages shown, in source order [1], [2]...
-    shown: list[str]  # their texts as the model sees them (answers are checked against these)
-    messages: list[ChatMessage]
-    started: float  # perf_counter() when the question arrived
-    retrieve_ms: float
-    evidence: list[Any] = field(default_factory=list)  # service.answering: the evidence sentences shown
-    cache_key: Any = None  # service.answering: where the finished answer is kept
 
 
 class CitewireQueryEngine(CustomQueryEngine):
@@ -140,8 +81,8 @@ class CitewireQueryEngine(CustomQueryEngine):
     ) -> list[Passage]:
         """The top chunks of fully stored articles (only those ``where`` allows), by hybrid retrieval.
 
-        For a question naming a year, chunks of articles that mention it go first (service.anchors); for
-        one about this week asked as of a day, chunks of older articles are left out (service.timeframe).
+        For a question naming a year, chunks of articles that mention it go first (checks/anchors.py); for
+        one about this week asked as of a day, chunks of older articles are left out (checks/timeframe.py).
         ``anchor`` is the question's own text, when ``question`` also carries options (default: it)."""
         k = top_k or self.top_k
         found = self.retriever.retrieve(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES), where)

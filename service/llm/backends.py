@@ -27,7 +27,7 @@ from llama_index.core.llms import LLM, CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from pydantic import PrivateAttr
 
-from service.gguf import resolve_gguf
+from service.llm.gguf import resolve_gguf
 from service.settings import Settings
 
 

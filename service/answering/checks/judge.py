@@ -25,7 +25,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import LLM
 
 from prompts import load_prompt
-from service.evaluation.metrics import normalize_answer
+from service.answering.normalize import normalize_answer
 
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 _NOT_STATED = ("not stated", "not mentioned", "text does not", "unknown")

@@ -19,7 +19,7 @@ from datetime import date
 from typing import TypeVar
 
 from index.filters import published_day
-from service.anchors import question_years
+from service.answering.checks.anchors import question_years
 
 _T = TypeVar("_T")
 

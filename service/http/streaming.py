@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from service.answering.responder import GenerationTimeout, Prepared, Responder
-from service.engine import Answer
+from service.answering.types import Answer
 
 log = logging.getLogger(__name__)
 

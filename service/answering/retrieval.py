@@ -21,7 +21,7 @@ from llama_index.core.schema import BaseNode, NodeWithScore
 
 from index.filters import ArticleFilter, published_day
 from index.store import ArticleStore
-from service.anchors import years_written
+from service.answering.checks.anchors import years_written
 from service.settings import Settings
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]

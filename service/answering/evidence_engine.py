@@ -27,12 +27,12 @@ from service.answering.evidence import (
     select_evidence,
 )
 from service.answering.grammar import answer_grammar
+from service.answering.guard import neutralise
 from service.answering.language import UNNAMED, answer_language
 from service.answering.model import AnswerModel
+from service.answering.rules_engine import CitewireQueryEngine, _origin, _timings, with_choices
+from service.answering.types import Answer, CheckedSentence, Citation, Draft
 from service.answering.verifier import Support, Verifier
-from service.citations import CheckedSentence
-from service.engine import Answer, Citation, CitewireQueryEngine, Draft, _origin, _timings, with_choices
-from service.guard import neutralise
 
 _PREFIX_END = "Evidence:\n"  # the answer prompt is the same for every question up to here
 _ENDS = ".。!?！？"

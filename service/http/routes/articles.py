@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from index.articles import Article, is_safe_id
 from index.loaders import ArticleFormatError, article_from_record, articles_from_bytes
 from index.store import StoredArticle
-from service.api_models import (
+from service.answering.passages import passage_window
+from service.http.bodies import UnicodeCheckedRoute
+from service.http.schemas import (
     ArticleBatchIn,
     ArticleDetail,
     ArticleIn,
@@ -28,11 +30,9 @@ from service.api_models import (
     QueryFilters,
     problems,
 )
-from service.app_state import AppState, State, require_reader, require_writer
-from service.ingestion import Ingestor, summarize
-from service.jobs import Job
-from service.json_bodies import UnicodeCheckedRoute
-from service.passages import passage_window
+from service.http.state import AppState, State, require_reader, require_writer
+from service.jobs.ingestion import Ingestor, summarize
+from service.jobs.queue import Job
 
 read = APIRouter(
     tags=["articles"], dependencies=[Depends(require_reader)], responses=problems(401), route_class=UnicodeCheckedRoute

@@ -1,0 +1,1 @@
+"""The rules engine's answer checks: citations, support, answer kinds, polarity, time."""

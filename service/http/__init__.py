@@ -1,0 +1,1 @@
+"""The HTTP API: app factory, routers, request/response schemas, middleware. FastAPI stops here."""

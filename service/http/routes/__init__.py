@@ -1,0 +1,1 @@
+"""One APIRouter per feature; thin handlers over the answering and job services."""

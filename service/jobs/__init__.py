@@ -1,0 +1,1 @@
+"""Background work: the job queue and store writes (ingestion)."""

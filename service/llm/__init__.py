@@ -1,0 +1,1 @@
+"""Language-model backends, model files and the one-at-a-time generation gate."""
