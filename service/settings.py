@@ -117,9 +117,10 @@ class Settings(BaseSettings):
     )
     answerer: Literal["rules", "evidence"] = Field(
         "rules",
-        description="'rules': passages, lexical checks and a model judge (service/answering/rules_engine.py). 'evidence': the "
-        "model answers from numbered evidence sentences, citing them by id, and one verifier scores every "
-        "claim (service/answering/): ~0.36x the time, but less accurate so far (docs/EVALUATION.md).",
+        description="'rules': passages, lexical checks and a model judge (service/answering/rules_engine.py). "
+        "'evidence': the model answers from numbered evidence sentences, citing them by id, and one verifier "
+        "scores every claim (service/answering/evidence_engine.py): ~0.36x the time, but less accurate so far "
+        "(docs/EVALUATION.md).",
     )
     evidence_tokens: int = Field(
         200, ge=16, le=8192, description="Token budget (embedder tokens) of the evidence sentences shown to the model."

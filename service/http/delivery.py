@@ -1,0 +1,73 @@
+"""From an answer request to an HTTP reply: queue for the model, then JSON or a Server-Sent Events stream.
+
+Shared by the answering routes (/v1/query, /v1/chat, /v1/chat/completions). Busy and timed-out
+generations become 503 / 504 with a JSON ``detail``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import HTTPException
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from service.answering.responder import AnswerRequest, GenerationTimeout, Prepared
+from service.answering.schemas import to_query_response
+from service.answering.types import Answer
+from service.http.schemas import STREAMED, ChatResponse, problems
+from service.http.state import AppState
+from service.http.streaming import GenerationStream, answer_events, finished
+from service.llm.gate import Busy
+
+# What the answering routes can answer besides 200: declared in the OpenAPI schema.
+ANSWER_RESPONSES = {**STREAMED, **problems(400, 401, 413, 422, 503, 504)}
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def check_length(state: AppState, question: str) -> None:
+    limit = state.settings.max_question_chars
+    if len(question) > limit:
+        raise HTTPException(status_code=422, detail=f"question is longer than {limit} characters")
+
+
+async def prepare(state: AppState, request: AnswerRequest) -> Prepared:
+    try:
+        return await run_in_threadpool(state.responder.prepare, request)
+    except Busy as exc:
+        raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
+
+
+async def run(state: AppState, prepared: Prepared) -> Answer:
+    try:
+        answer = await run_in_threadpool(state.responder.run, prepared)
+    except GenerationTimeout as exc:
+        raise HTTPException(status_code=504, detail=str(exc)) from exc
+    assert answer is not None  # only a stop event ends a run without an answer
+    return answer
+
+
+def events(state: AppState, prepared: Prepared) -> AsyncIterator[tuple[str, Any]]:
+    """The generation's events ('token', then 'final' or 'error'); a cached answer is one 'final'."""
+    if prepared.answer is not None:
+        return _single(prepared.answer)
+    return GenerationStream(state.responder, prepared).events()
+
+
+async def _single(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
+    yield "final", answer
+
+
+async def deliver(state: AppState, prepared: Prepared, stream: bool, shape: Callable[[Answer], Any]) -> Any:
+    """The JSON response, or the SSE stream of it."""
+    if not stream:
+        return shape(await run(state, prepared))
+    if prepared.answer is not None:
+        return StreamingResponse(finished(prepared.answer, shape), media_type="text/event-stream", headers=SSE_HEADERS)
+    stream_events = answer_events(GenerationStream(state.responder, prepared), shape)
+    return StreamingResponse(stream_events, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def chat_response(answer: Answer, prepared: Prepared) -> ChatResponse:
+    return ChatResponse(**to_query_response(answer).model_dump(), standalone_question=prepared.standalone_question)

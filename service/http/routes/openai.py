@@ -1,0 +1,50 @@
+"""The OpenAI-compatible surface: /v1/chat/completions (stream or not) and /v1/models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+
+from service.answering.responder import AnswerRequest, Prepared
+from service.http import openai_compat
+from service.http.bodies import UnicodeCheckedRoute
+from service.http.delivery import ANSWER_RESPONSES, SSE_HEADERS, chat_response, check_length, events, prepare, run
+from service.http.schemas import problems
+from service.http.state import State, require_reader
+
+router = APIRouter(tags=["openai"], dependencies=[Depends(require_reader)], route_class=UnicodeCheckedRoute)
+
+
+@router.post("/v1/chat/completions", response_model=openai_compat.ChatCompletion, responses=ANSWER_RESPONSES)
+async def chat_completions(body: openai_compat.OpenAIChatRequest, state: State) -> Any:
+    """OpenAI-compatible chat completions (stream or not); citations in the text and in ``citewire``."""
+    question, history = body.conversation()
+    check_length(state, question)
+    prepared = await prepare(state, AnswerRequest(question, history))
+    if not body.stream:
+        return openai_compat.completion(chat_response(await run(state, prepared), prepared), body.model)
+    chunks = _chunks(events(state, prepared), prepared, body.model)
+    return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.get("/v1/models", response_model=openai_compat.ModelList, responses=problems(401))
+def list_models() -> dict[str, Any]:
+    """The one model name /v1/chat/completions answers as (any name a client sends is accepted)."""
+    return openai_compat.models()
+
+
+async def _chunks(stream: AsyncIterator[tuple[str, Any]], prepared: Prepared, model: str) -> AsyncIterator[str]:
+    """OpenAI stream chunks of the checked answer; while the model writes, SSE comments keep the line open."""
+    async for kind, data in stream:
+        if kind == "token":
+            yield ": generating\n\n"  # a comment: keeps the connection alive, clients skip it
+        elif kind == "final":
+            for chunk in openai_compat.stream_chunks(chat_response(data, prepared), model):
+                yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+        else:
+            yield f"data: {json.dumps({'error': {'message': data, 'type': 'server_error'}})}\n\n"
+    yield "data: [DONE]\n\n"
