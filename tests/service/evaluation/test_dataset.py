@@ -19,7 +19,7 @@ from service.evaluation.dataset import (
     question_from_record,
 )
 
-EVAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval"
+EVAL_DIR = Path(__file__).resolve().parents[4] / "shared" / "eval"
 
 
 def _write(tmp_path: Path, *lines: Any) -> Path:

@@ -1,4 +1,4 @@
-"""Tests for the HTTP API over a real Chroma store and the real MiniLM embedder, with a scripted LLM.
+"""/v1/query and /v1/search over a real Chroma store and the real MiniLM embedder, with a scripted LLM.
 
 The app runs through TestClient as a context manager, so its lifespan runs as in production. Server
 errors come back as responses (raise_server_exceptions=False): a 500 is a failed assertion, not a crash.
@@ -22,53 +22,7 @@ from service.components import build_components, build_engine
 from service.http.app import create_app
 from tests.service.conftest import Api, api_settings
 from tests.service.fakes import ScriptedLLM
-
-MARKER = re.compile(r"\[(\d+)\]")
-ANSWERABLE = "Who reviewed the White House memo?"
-UNRELATED = "Who won the 2022 FIFA World Cup final?"
-ABSTAIN_TEXT = load_prompt("abstain")
-
-
-@pytest.fixture
-def client(api: Api) -> TestClient:
-    api.llm.script("NOT IN SOURCES")
-    return api.client
-
-
-def _ask(client: TestClient, question: str, **extra: Any) -> dict[str, Any]:
-    response = client.post("/v1/query", json={"question": question, **extra})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def _assert_client_error(response: Any) -> None:
-    assert 400 <= response.status_code < 500, (response.status_code, response.text)
-    assert response.headers["content-type"].startswith("application/json")
-    assert response.json()["detail"]
-
-
-# --- service --------------------------------------------------------------------------------
-
-
-def test_healthz_counts_the_store(client: TestClient, api: Api) -> None:
-    health = client.get("/healthz").json()
-    assert health["status"] == "ok"
-    assert health["articles"] == 1
-    assert health["chunks"] == api.chunk_count > 1
-    assert health["embed_model"] == "minilm-int8"  # the default
-
-
-def test_openapi_and_docs_are_served(client: TestClient) -> None:
-    schema = client.get("/openapi.json")
-    assert schema.status_code == 200
-    paths = schema.json()["paths"]
-    assert {"/healthz", "/v1/query", "/v1/articles", "/v1/articles/{article_id}"} <= set(paths)
-    assert "/v1/articles/{article_id}/passage" in paths
-    docs = client.get("/docs")
-    assert docs.status_code == 200
-    assert "text/html" in docs.headers["content-type"]
-    assert "openapi.json" in docs.text
-
+from tests.service.http.helpers import ABSTAIN_TEXT, ANSWERABLE, MARKER, UNRELATED, ask, assert_client_error
 
 # --- answers --------------------------------------------------------------------------------
 
@@ -89,7 +43,7 @@ def _assert_citations_match_articles(client: TestClient, body: dict[str, Any]) -
 
 def test_answer_carries_markers_backed_by_exact_quotes(client: TestClient, api: Api) -> None:
     api.llm.script("FT reviewed the memo [1].")
-    body = _ask(client, ANSWERABLE)
+    body = ask(client, ANSWERABLE)
     assert body["abstained"] is False
     assert "FT" in body["answer"]
     assert len(body["citations"]) == 1
@@ -103,7 +57,7 @@ def test_answer_carries_markers_backed_by_exact_quotes(client: TestClient, api: 
 
 def test_the_prompt_holds_numbered_sources_and_the_question(client: TestClient, api: Api) -> None:
     api.llm.script("FT reviewed the memo [1].")
-    _ask(client, ANSWERABLE)
+    ask(client, ANSWERABLE)
     (prompt,) = api.llm.prompts
     assert ANSWERABLE in prompt
     assert "Source [1]:" in prompt
@@ -112,7 +66,7 @@ def test_the_prompt_holds_numbered_sources_and_the_question(client: TestClient, 
 
 def test_top_k_limits_the_sources_in_the_prompt(client: TestClient, api: Api) -> None:
     api.llm.script("FT reviewed the memo [1].")
-    _ask(client, ANSWERABLE, top_k=1)
+    ask(client, ANSWERABLE, top_k=1)
     (prompt,) = api.llm.prompts
     assert "Source [1]:" in prompt
     assert "Source [2]:" not in prompt
@@ -120,7 +74,7 @@ def test_top_k_limits_the_sources_in_the_prompt(client: TestClient, api: Api) ->
 
 def test_the_model_also_sees_the_sentences_around_its_passage(client: TestClient, api: Api, embedder: Embedder) -> None:
     api.llm.script("FT reviewed the memo [1].")
-    body = _ask(client, ANSWERABLE, top_k=1)
+    body = ask(client, ANSWERABLE, top_k=1)
     (prompt,) = api.llm.prompts
     index = int(body["citations"][0]["chunk_id"].rsplit("::", 1)[1])
     text = api.article.text
@@ -140,7 +94,7 @@ def test_sentences_from_two_passages_get_two_citations(client: TestClient, api: 
         "The White House memo appeared after Donald Trump met Xi Jinping in South Korea. "
         "FT notes that it cannot independently verify the information."
     )
-    body = _ask(client, ANSWERABLE)
+    body = ask(client, ANSWERABLE)
     assert body["abstained"] is False
     assert re.fullmatch(r"The White House memo .* South Korea \[1\]\. .* the information \[2\]\.", body["answer"])
     first, second = body["citations"]
@@ -152,7 +106,7 @@ def test_sentences_from_two_passages_get_two_citations(client: TestClient, api: 
 
 def test_unrelated_question_abstains_without_calling_the_llm(client: TestClient, api: Api) -> None:
     api.llm.script("FT reviewed the memo [1].")  # would be cited if the model were asked
-    body = _ask(client, UNRELATED)
+    body = ask(client, UNRELATED)
     assert body["abstained"] is True
     assert body["citations"] == []
     assert body["answer"] == ABSTAIN_TEXT
@@ -163,7 +117,7 @@ def test_unrelated_question_abstains_without_calling_the_llm(client: TestClient,
 @pytest.mark.parametrize("refusal", ["NOT IN SOURCES", "The sources do not mention it.", "", "   "])
 def test_model_refusal_abstains(client: TestClient, api: Api, refusal: str) -> None:
     api.llm.script(refusal)
-    body = _ask(client, ANSWERABLE)
+    body = ask(client, ANSWERABLE)
     assert api.llm.calls == 1
     assert body["abstained"] is True
     assert body["citations"] == []
@@ -180,7 +134,7 @@ def test_model_refusal_abstains(client: TestClient, api: Api, refusal: str) -> N
 )
 def test_hallucinated_answer_abstains(client: TestClient, api: Api, question: str, reply: str) -> None:
     api.llm.script(reply)
-    body = _ask(client, question)
+    body = ask(client, question)
     assert api.llm.calls == 1  # the question passed the relevance gate; the answer was checked and refused
     assert body["abstained"] is True
     assert body["citations"] == []
@@ -193,11 +147,11 @@ HOW_MANY = "How many Chinese companies did American politicians want shut out of
 def test_an_answer_without_the_amount_asked_for_abstains(client: TestClient, api: Api) -> None:
     """Backed by its passage and on the subject, but no amount: it does not answer "how many"."""
     api.llm.script("American politicians urged the White House to close access to markets for Chinese companies [1].")
-    assert _ask(client, HOW_MANY)["abstained"] is True
+    assert ask(client, HOW_MANY)["abstained"] is True
     api.llm.script(
         "American politicians urged the White House to close access to markets for 25 Chinese companies [1]."
     )
-    body = _ask(client, HOW_MANY)
+    body = ask(client, HOW_MANY)
     assert body["abstained"] is False
     assert "25" in body["citations"][0]["quote"]
 
@@ -206,260 +160,31 @@ def test_an_answer_naming_no_one_to_a_who_question_abstains(client: TestClient, 
     """Backed by its passage and on the subject, but "who?" is not answered without a name."""
     question = "Who reviewed the White House memo about Alibaba?"
     api.llm.script("The document from the White House was reviewed [1].")
-    assert _ask(client, question)["abstained"] is True
+    assert ask(client, question)["abstained"] is True
     api.llm.script("The Financial Times reviewed the memo [1].")
-    assert _ask(client, question)["abstained"] is False
+    assert ask(client, question)["abstained"] is False
 
 
 def test_an_answer_from_an_article_of_another_year_abstains(client: TestClient, api: Api) -> None:
     """The sentence is true to the seed (November 2025), but the question asks about 2019."""
     api.llm.script("The Financial Times reviewed the memo [1].")
-    assert _ask(client, "Who reviewed the White House memo about Alibaba in 2019?")["abstained"] is True
+    assert ask(client, "Who reviewed the White House memo about Alibaba in 2019?")["abstained"] is True
     api.llm.script("The Financial Times reviewed the memo [1].")
-    body = _ask(client, "Who reviewed the White House memo about Alibaba in 2025?")
+    body = ask(client, "Who reviewed the White House memo about Alibaba in 2025?")
     assert body["abstained"] is False
     assert "Financial Times" in body["citations"][0]["quote"]
 
 
 def test_unbacked_sentence_is_dropped_from_a_backed_answer(client: TestClient, api: Api) -> None:
     api.llm.script("FT reviewed the memo [1]. Alibaba's CEO is Jack Ma [1].")
-    body = _ask(client, ANSWERABLE)
+    body = ask(client, ANSWERABLE)
     assert body["abstained"] is False
     assert "Jack Ma" not in body["answer"]
     assert "FT" in body["answer"]
 
 
 def test_question_at_the_length_limit_is_accepted(client: TestClient) -> None:
-    assert _ask(client, "memo " * 400)["abstained"] in (True, False)  # 2000 characters
-
-
-# --- bad input: always a 4xx with a JSON detail, never a 500, never the LLM -------------------
-
-BAD_QUERIES: dict[str, dict[str, Any]] = {
-    "empty question": {"json": {"question": ""}},
-    "blank question": {"json": {"question": " \n\t "}},
-    "question over the limit": {"json": {"question": "a" * 3000}},
-    "question one over the limit": {"json": {"question": "a" * 2001}},
-    "question as number": {"json": {"question": 42}},
-    "question as null": {"json": {"question": None}},
-    "question as list": {"json": {"question": ["Who?"]}},
-    "question missing": {"json": {}},
-    "top_k zero": {"json": {"question": ANSWERABLE, "top_k": 0}},
-    "top_k 21": {"json": {"question": ANSWERABLE, "top_k": 21}},
-    "top_k negative": {"json": {"question": ANSWERABLE, "top_k": -1}},
-    "top_k string": {"json": {"question": ANSWERABLE, "top_k": "3"}},
-    "top_k float": {"json": {"question": ANSWERABLE, "top_k": 3.0}},
-    "top_k bool": {"json": {"question": ANSWERABLE, "top_k": True}},
-    "top_k huge": {"json": {"question": ANSWERABLE, "top_k": 10**30}},
-    "unknown field": {"json": {"question": ANSWERABLE, "temperature": 1}},
-    "NUL in question": {"json": {"question": "Who reviewed\x00 the memo?"}},
-    "body is a list": {"json": [ANSWERABLE]},
-    "body is a string": {"json": ANSWERABLE},
-    "malformed JSON": {"content": b'{"question": "Who?"', "headers": {"content-type": "application/json"}},
-    "trailing garbage": {"content": b'{"question": "Who?"} x', "headers": {"content-type": "application/json"}},
-    "not UTF-8": {"content": b'{"question": "\xff\xfe"}', "headers": {"content-type": "application/json"}},
-    "missing body": {},
-    "form body": {"data": {"question": ANSWERABLE}},
-    "filters not an object": {"json": {"question": ANSWERABLE, "filters": "cnn.com"}},
-    "filter unknown key": {"json": {"question": ANSWERABLE, "filters": {"author": "x"}}},
-    "filter date not a day": {"json": {"question": ANSWERABLE, "filters": {"published_after": "2025-13-01"}}},
-    "filter date words": {"json": {"question": ANSWERABLE, "filters": {"published_before": "yesterday"}}},
-    "filter datetime": {"json": {"question": ANSWERABLE, "filters": {"published_after": "2025-11-18T09:21:00"}}},
-    "filter dates reversed": {
-        "json": {"question": ANSWERABLE, "filters": {"published_after": "2025-12-01", "published_before": "2025-11-01"}}
-    },
-    "filter empty id list": {"json": {"question": ANSWERABLE, "filters": {"article_ids": []}}},
-    "filter as_of not a day": {"json": {"question": ANSWERABLE, "filters": {"as_of": "16/06/2022"}}},
-    "filter after later than as_of": {
-        "json": {"question": ANSWERABLE, "filters": {"published_after": "2025-12-01", "as_of": "2025-11-01"}}
-    },
-    "filter bad id": {"json": {"question": ANSWERABLE, "filters": {"article_ids": ["../etc/passwd"]}}},
-    "filter source number": {"json": {"question": ANSWERABLE, "filters": {"source": 7}}},
-    "filter empty source": {"json": {"question": ANSWERABLE, "filters": {"source": ""}}},
-    "one choice": {"json": {"question": ANSWERABLE, "choices": ["FT"]}},
-    "choices not a list": {"json": {"question": ANSWERABLE, "choices": "FT; Reuters"}},
-    "blank choice": {"json": {"question": ANSWERABLE, "choices": ["FT", "  "]}},
-    "choice not a string": {"json": {"question": ANSWERABLE, "choices": ["FT", 7]}},
-    "eleven choices": {"json": {"question": ANSWERABLE, "choices": [f"option {i}" for i in range(11)]}},
-    "huge choice": {"json": {"question": ANSWERABLE, "choices": ["FT", "x" * 501]}},
-}
-
-
-@pytest.mark.parametrize("request_kwargs", list(BAD_QUERIES.values()), ids=list(BAD_QUERIES))
-def test_bad_query_input_is_a_client_error(client: TestClient, api: Api, request_kwargs: dict[str, Any]) -> None:
-    api.llm.script("FT reviewed the memo [1].")
-    _assert_client_error(client.post("/v1/query", **request_kwargs))
-    assert api.llm.calls == 0
-
-
-def test_too_long_question_says_the_limit(client: TestClient) -> None:
-    response = client.post("/v1/query", json={"question": "a" * 3000})
-    assert response.status_code == 422
-    assert "2000" in response.json()["detail"]
-
-
-def test_wrong_method_is_a_client_error(client: TestClient) -> None:
-    _assert_client_error(client.get("/v1/query"))
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        b'{"question": "Who reviewed the memo?", "top_k": NaN}',
-        b'{"question": "Who reviewed the memo?", "top_k": Infinity}',
-        b'{"question": "Who reviewed the memo?", "top_k": 1e400}',
-        b'{"question": NaN}',
-        b'{"question": "\\ud800"}',
-    ],
-    ids=["top_k NaN", "top_k Infinity", "top_k 1e400", "question NaN", "lone surrogate"],
-)
-def test_unrenderable_bad_input_is_a_client_error(client: TestClient, raw: bytes) -> None:
-    _assert_client_error(client.post("/v1/query", content=raw, headers={"content-type": "application/json"}))
-
-
-@pytest.mark.parametrize(
-    ("route", "raw", "loc"),
-    [
-        ("/v1/query", b'{"question": "Who reviewed the memo? \\udc00"}', ["body", "question"]),
-        (
-            "/v1/chat/completions",
-            b'{"model": "x\\ud800", "messages": [{"role": "user", "content": "Who?"}]}',
-            ["body", "model"],
-        ),
-        (
-            "/v1/chat/completions",
-            b'{"messages": [{"role": "user", "content": "a\\ud800"}, {"role": "assistant", "content": "b"},'
-            b' {"role": "user", "content": "Who?"}]}',
-            ["body", "messages", "0", "content"],
-        ),
-        (
-            "/v1/eval",
-            b'{"questions": [{"id": "q", "question": "Who?", "answer": "x", "y\\udfff": 1}]}',
-            ["body", "questions", "0", "y\\udfff"],
-        ),
-    ],
-    ids=["question", "openai model", "earlier openai message", "a key of a free-form record"],
-)
-def test_a_lone_surrogate_anywhere_in_a_body_is_a_422_naming_the_field(
-    client: TestClient, route: str, raw: bytes, loc: list[str]
-) -> None:
-    response = client.post(route, content=raw, headers={"content-type": "application/json"})
-    assert response.status_code == 422, response.text
-    (problem,) = response.json()["detail"]
-    assert problem["type"] == "string_unicode" and "lone surrogate" in problem["msg"]
-    assert problem["loc"] == loc
-
-
-def test_a_paired_surrogate_escape_is_ordinary_text(client: TestClient, api: Api) -> None:
-    api.llm.script("The Financial Times reviewed the memo [1].")
-    raw = b'{"question": "Who reviewed the White House memo? \\ud83d\\ude00"}'  # an escaped emoji
-    response = client.post("/v1/query", content=raw, headers={"content-type": "application/json"})
-    assert response.status_code == 200, response.text
-
-
-# --- articles -------------------------------------------------------------------------------
-
-
-def test_article_list_has_the_seed(client: TestClient, api: Api) -> None:
-    listing = client.get("/v1/articles").json()
-    assert listing["total"] == 1
-    (summary,) = listing["articles"]
-    assert summary["id"] == api.article.id
-    assert summary["title"] == api.article.title == "Chinese giant Alibaba accused by Washington"
-    assert summary["source"] == "BB.LV"
-    assert summary["published_at"] == api.article.published_at
-    assert summary["chunk_count"] == api.chunk_count
-    assert "text" not in summary
-
-
-def test_article_detail_has_the_exact_text(client: TestClient, api: Api) -> None:
-    detail = client.get(f"/v1/articles/{api.article.id}").json()
-    assert detail["text"] == api.article.text
-    assert detail["version"] == api.article.version
-    assert detail["chunk_count"] == api.chunk_count
-    assert detail["ingested_at"]
-
-
-@pytest.mark.parametrize("article_id", ["unknown", "000_070c77320a5da85", "%00", "x" * 500])
-def test_unknown_article_is_404_with_detail(client: TestClient, article_id: str) -> None:
-    response = client.get(f"/v1/articles/{article_id}")
-    assert response.status_code == 404
-    assert "no article with id" in response.json()["detail"]
-
-
-# --- passages -------------------------------------------------------------------------------
-
-
-def _passage(client: TestClient, api: Api, **params: Any) -> Any:
-    return client.get(f"/v1/articles/{api.article.id}/passage", params=params)
-
-
-def test_passage_returns_the_quote_and_consistent_context(client: TestClient, api: Api) -> None:
-    text = api.article.text
-    start = text.index("Financial Times")
-    end = start + len("Financial Times")
-    response = _passage(client, api, start=start, end=end)
-    assert response.status_code == 200
-    body = response.json()
-    assert body["quote"] == text[start:end] == "Financial Times"
-    assert (body["start"], body["end"], body["title"]) == (start, end, api.article.title)
-    assert body["context"] == text[body["context_start"] : body["context_end"]]
-    assert body["context"][body["highlight_start"] : body["highlight_end"]] == body["quote"]
-    assert body["context_start"] <= start and body["context_end"] >= end
-    assert len(body["context"]) > len(body["quote"])
-    assert "\n\n" not in body["context"]  # stays inside the paragraph
-
-
-def test_passage_of_a_cited_chunk(client: TestClient, api: Api) -> None:
-    api.llm.script("FT reviewed the memo [1].")
-    citation = _ask(client, ANSWERABLE)["citations"][0]
-    body = _passage(client, api, start=citation["start"], end=citation["end"], context=50).json()
-    assert body["quote"] == citation["quote"]
-    assert body["context"][body["highlight_start"] : body["highlight_end"]] == citation["quote"]
-
-
-def test_passage_without_context_is_the_quote(client: TestClient, api: Api) -> None:
-    body = _passage(client, api, start=100, end=120, context=0).json()
-    assert body["context"] == body["quote"] == api.article.text[100:120]
-    assert (body["highlight_start"], body["highlight_end"]) == (0, 20)
-
-
-def test_passage_of_the_whole_text(client: TestClient, api: Api) -> None:
-    body = _passage(client, api, start=0, end=len(api.article.text)).json()
-    assert body["quote"] == body["context"] == api.article.text
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"start": 10, "end": 10},
-        {"start": 10, "end": 5},
-        {"start": 0, "end": 10**6},
-        {"start": -1, "end": 10},
-        {"start": "abc", "end": 10},
-        {"start": "1.5", "end": 10},
-        {"start": 0},
-        {"end": 10},
-        {"start": 0, "end": 10, "context": -1},
-        {"start": 0, "end": 10, "context": 5001},
-        {"start": 10**30, "end": 10},
-    ],
-    ids=str,
-)
-def test_bad_passage_offsets_are_a_client_error(client: TestClient, api: Api, params: dict[str, Any]) -> None:
-    _assert_client_error(_passage(client, api, **params))
-
-
-def test_out_of_range_offsets_name_the_text_length(client: TestClient, api: Api) -> None:
-    response = _passage(client, api, start=0, end=len(api.article.text) + 1)
-    assert response.status_code == 422
-    assert str(len(api.article.text)) in response.json()["detail"]
-
-
-def test_passage_of_unknown_article_is_404(client: TestClient) -> None:
-    response = client.get("/v1/articles/unknown/passage", params={"start": 0, "end": 1})
-    assert response.status_code == 404
-    assert response.json()["detail"]
+    assert ask(client, "memo " * 400)["abstained"] in (True, False)  # 2000 characters
 
 
 # --- a store whose only article has no indexable words --------------------------------------
@@ -483,7 +208,7 @@ def test_a_citation_to_the_wrong_source_is_moved_to_the_one_that_backs_it(client
     """The model cites every source number in turn; the claim always ends up on the passage with it."""
     for wrong in range(1, 5):
         api.llm.script(f"Donald Trump met Chinese President Xi Jinping in South Korea [{wrong}].")
-        body = _ask(client, "Who did Donald Trump meet in South Korea?")
+        body = ask(client, "Who did Donald Trump meet in South Korea?")
         assert not body["abstained"], body
         assert body["answer"].endswith("[1].")
         (citation,) = body["citations"]
@@ -493,7 +218,7 @@ def test_a_citation_to_the_wrong_source_is_moved_to_the_one_that_backs_it(client
 
 def test_per_sentence_support_flags_the_unbacked_sentence(client: TestClient, api: Api) -> None:
     api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1]. Alibaba's CEO is Jack Ma [1].")
-    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    body = ask(client, "Who did Donald Trump meet in South Korea?")
     assert [(s["supported"], s["citations"]) for s in body["sentences"]] == [(True, [1]), (False, [])]
     assert "Jack Ma" not in body["answer"]
     assert "Jack Ma" in body["sentences"][1]["text"]
@@ -501,7 +226,7 @@ def test_per_sentence_support_flags_the_unbacked_sentence(client: TestClient, ap
 
 def test_the_judge_sees_the_claim_and_the_cited_passage(client: TestClient, api: Api) -> None:
     api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1].")
-    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    body = ask(client, "Who did Donald Trump meet in South Korea?")
     (judged,) = api.llm.judge_prompts
     assert "Claim: Donald Trump met Chinese President Xi Jinping in South Korea." in judged
     passage = " ".join(body["citations"][0]["quote"].split())
@@ -512,7 +237,7 @@ def test_the_judge_sees_the_claim_and_the_cited_passage(client: TestClient, api:
 def test_a_sentence_the_judge_rejects_is_not_passed_on(client: TestClient, api: Api, verdict: str) -> None:
     """Every word is in the passage, but both of the judge's questions say no: abstain."""
     api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1].", verdict=verdict)
-    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    body = ask(client, "Who did Donald Trump meet in South Korea?")
     assert body["abstained"] is True
     assert body["citations"] == []
     assert len(api.llm.judge_prompts) == 2
@@ -520,7 +245,7 @@ def test_a_sentence_the_judge_rejects_is_not_passed_on(client: TestClient, api: 
 
 def test_the_judges_extraction_can_overrule_its_verdict(client: TestClient, api: Api) -> None:
     api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1].", "unmentioned", "Xi Jinping")
-    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    body = ask(client, "Who did Donald Trump meet in South Korea?")
     assert body["abstained"] is False
     assert "Question: Who did Donald Trump meet in South Korea?" in api.llm.judge_prompts[1]
 
@@ -528,7 +253,7 @@ def test_the_judges_extraction_can_overrule_its_verdict(client: TestClient, api:
 @pytest.mark.parametrize("verdict", ["true", "True.", "I think so", ""])
 def test_a_judge_reply_that_is_not_a_rejection_keeps_the_sentence(client: TestClient, api: Api, verdict: str) -> None:
     api.llm.script("Donald Trump met Chinese President Xi Jinping in South Korea [1].", verdict=verdict)
-    body = _ask(client, "Who did Donald Trump meet in South Korea?")
+    body = ask(client, "Who did Donald Trump meet in South Korea?")
     assert body["abstained"] is False
     assert [s["supported"] for s in body["sentences"]] == [True]
 
@@ -544,7 +269,7 @@ def test_a_judge_reply_that_is_not_a_rejection_keeps_the_sentence(client: TestCl
 )
 def test_filters_that_admit_the_article_answer(client: TestClient, api: Api, filters: dict[str, Any]) -> None:
     api.llm.script("FT reviewed the memo [1].")
-    body = _ask(client, ANSWERABLE, filters=filters)
+    body = ask(client, ANSWERABLE, filters=filters)
     assert body["abstained"] is False
     assert {c["article_id"] for c in body["citations"]} == {api.article.id}
 
@@ -563,7 +288,7 @@ def test_filters_that_exclude_the_article_abstain_without_the_llm(
     client: TestClient, api: Api, filters: dict[str, Any]
 ) -> None:
     api.llm.script("FT reviewed the memo [1].")
-    body = _ask(client, ANSWERABLE, filters=filters)
+    body = ask(client, ANSWERABLE, filters=filters)
     assert body["abstained"] is True
     assert body["citations"] == []
     assert api.llm.calls == 0
@@ -577,7 +302,7 @@ def test_a_bad_filter_says_which_field(client: TestClient) -> None:
 
 def test_quotes_are_narrowed_to_the_backing_sentence(client: TestClient, api: Api) -> None:
     api.llm.script("Chinese Huawei has already been blacklisted in the U.S. [1]")
-    body = _ask(client, "Which company has already been blacklisted in the U.S.?")
+    body = ask(client, "Which company has already been blacklisted in the U.S.?")
     (citation,) = body["citations"]
     assert (
         citation["quote"]
@@ -588,7 +313,7 @@ def test_quotes_are_narrowed_to_the_backing_sentence(client: TestClient, api: Ap
 def test_a_backed_sentence_that_does_not_answer_the_question_abstains(client: TestClient, api: Api) -> None:
     """Every word is the article's and the judge agrees, but the sentence is about something else."""
     api.llm.script("Chinese Huawei has already been blacklisted in the U.S. [1]")
-    body = _ask(client, "Which newspaper reviewed the White House memo?")
+    body = ask(client, "Which newspaper reviewed the White House memo?")
     assert body["abstained"] is True
     assert len(api.llm.judge_prompts) >= 1  # it got through the checks before this one
 
@@ -615,16 +340,16 @@ def test_search_applies_filters_and_refuses_bad_ones(client: TestClient) -> None
     assert excluded.status_code == 200 and excluded.json()["hits"] == []
     bad = client.post("/v1/search", json={"question": ANSWERABLE, "filters": {"published_after": "2025-02-30"}})
     assert bad.status_code == 422 and "published_after" in bad.text
-    _assert_client_error(client.post("/v1/search", json={"question": "   "}))
-    _assert_client_error(client.post("/v1/search", json={"question": ANSWERABLE, "top_k": 0}))
+    assert_client_error(client.post("/v1/search", json={"question": "   "}))
+    assert_client_error(client.post("/v1/search", json={"question": ANSWERABLE, "top_k": 0}))
 
 
 def test_query_choices_reach_the_model_but_an_option_is_not_a_fact(client: TestClient, api: Api) -> None:
     api.llm.script("The Financial Times reviewed the memo [1].")
-    body = _ask(client, ANSWERABLE, choices=["The Financial Times", "Reuters"])
+    body = ask(client, ANSWERABLE, choices=["The Financial Times", "Reuters"])
     assert "Reuters" in api.llm.prompts[-1] and "The Financial Times" in api.llm.prompts[-1]
     assert body["abstained"] is False and body["citations"]
     # An option the articles never mention does not become a backed sentence by being offered.
     api.llm.script("Reuters reviewed the memo [1].")
-    body = _ask(client, ANSWERABLE, choices=["The Financial Times", "Reuters"])
+    body = ask(client, ANSWERABLE, choices=["The Financial Times", "Reuters"])
     assert "Reuters" not in body["answer"]
