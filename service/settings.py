@@ -25,7 +25,11 @@ class Settings(BaseSettings):
 
     # Storage
     data_dir: Path = Field(Path("data"), description="Chroma store and article texts live here.")
-    collection: str = Field("citewire", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,50}[A-Za-z0-9]$")
+    collection: str = Field(
+        "citewire",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,50}[A-Za-z0-9]$",
+        description="Chroma collection name: several stores can share one Chroma server.",
+    )
     chroma_url: HttpUrl | None = Field(
         None,
         description="A Chroma server (`chroma run`), e.g. http://127.0.0.1:8001: chunks, vectors and article "
@@ -50,12 +54,16 @@ class Settings(BaseSettings):
         "(its tokenizer in the same folder), or a hub name (needs a network). A store answers only with "
         "the model that built it.",
     )
-    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Chunks embedded per batch at ingest.")
     chunk_tokens: int = Field(128, ge=16, le=512, description="Chunk size in embedder tokens.")
-    chunk_overlap_tokens: int = Field(32, ge=0, le=256)
+    chunk_overlap_tokens: int = Field(
+        32, ge=0, le=256, description="Embedder tokens a chunk shares with the one before it."
+    )
 
     # Retrieval and answering
-    top_k: int = Field(4, ge=1, le=20)
+    top_k: int = Field(
+        4, ge=1, le=20, description="Passages shown to the model (rules engine); a request may ask for other."
+    )
     max_passages_per_article: int = Field(
         2, ge=1, le=20, description="At most this many passages from one article go to the model."
     )
@@ -153,27 +161,40 @@ class Settings(BaseSettings):
         description="Ask the LLM, in a second short call per answer sentence, whether the cited text "
         "states the sentence; sentences it calls false or unmentioned are dropped.",
     )
-    max_question_chars: int = Field(2000, ge=10, le=100_000)
-    max_answer_tokens: int = Field(256, ge=16, le=4096)
+    max_question_chars: int = Field(
+        2000, ge=10, le=100_000, description="Longer questions are refused with a 422 before any work."
+    )
+    max_answer_tokens: int = Field(256, ge=16, le=4096, description="Most tokens the model may write for one answer.")
 
     # LLM
-    llm_backend: Literal["llamacpp", "openai"] = "llamacpp"
+    llm_backend: Literal["llamacpp", "openai"] = Field(
+        "llamacpp", description="'llamacpp': a local GGUF model in-process; 'openai': any OpenAI-compatible server."
+    )
     llm_model: str = Field(
         "default",
         description="llamacpp: a profile ('default', 'fast', 'tiny') or a path to a .gguf file. "
         "openai: the model name the server expects.",
     )
-    llm_context_tokens: int = Field(4096, ge=512, le=131072)
-    llm_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-    llm_seed: int = 0
-    model_cache_dir: Path = Field(default_factory=lambda: default_cache_dir() / "models")
-    openai_base_url: str = "http://127.0.0.1:8080/v1"
-    openai_api_key: SecretStr = SecretStr("not-needed")
-    openai_timeout_s: float = Field(120.0, gt=0)
+    llm_context_tokens: int = Field(4096, ge=512, le=131072, description="The local model's context window.")
+    llm_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="llama.cpp threads (default: every core)."
+    )
+    llm_seed: int = Field(
+        0, description="Sampling seed of the local model (answers are greedy; kept for repeatability)."
+    )
+    model_cache_dir: Path = Field(
+        default_factory=lambda: default_cache_dir() / "models",
+        description="Where model files joined from their packages are kept (default ~/.cache/citewire/models).",
+    )
+    openai_base_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="The OpenAI-compatible server (llm_backend=openai)."
+    )
+    openai_api_key: SecretStr = Field(SecretStr("not-needed"), description="Its API key, if it needs one.")
+    openai_timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for that server's answer.")
 
     # Serving
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    host: str = Field("127.0.0.1", description="Address citewire serve listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port citewire serve listens on.")
     log_format: Literal["text", "json"] = Field(
         "text",
         description="'json': every log line one JSON object with the request id (logger citewire.access for "
@@ -237,3 +258,14 @@ class Settings(BaseSettings):
     @property
     def sparse_dir(self) -> Path:
         return self.data_dir / "bm25" / self.collection
+
+
+def settings_markdown() -> str:
+    """Every setting as a markdown table (variable, default, what it does), from the fields' descriptions."""
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    for name, field in Settings.model_fields.items():
+        default = "computed" if field.default_factory else "" if field.default is None else f"`{field.default}`"
+        about = " ".join((field.description or "").split()).replace("|", "\\|")
+        rows.append(f"| `{prefix}{name.upper()}` | {default} | {about} |")
+    return "\n".join(rows)

@@ -1,4 +1,4 @@
-"""Tests for the citewire command (service.cli.main): ingest and info against a temporary store."""
+"""Tests for the citewire command (service/cli/): ingest and info against a temporary store."""
 
 from __future__ import annotations
 

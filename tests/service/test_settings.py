@@ -129,3 +129,12 @@ def test_several_workers_need_a_chroma_server(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("CITEWIRE_CHROMA_URL", "http://127.0.0.1:8001")
     monkeypatch.setenv("CITEWIRE_WORKERS", "3")
     assert Settings().workers == 3
+
+
+def test_every_setting_is_described_in_the_generated_list() -> None:
+    from service.settings import settings_markdown
+
+    table = settings_markdown()
+    for name, field in Settings.model_fields.items():
+        assert field.description, f"{name} has no description"
+        assert f"`CITEWIRE_{name.upper()}`" in table

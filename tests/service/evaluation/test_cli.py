@@ -1,4 +1,4 @@
-"""Tests for ``citewire eval`` (service.cli.main) with the real embedder and a scripted LLM:
+"""Tests for ``citewire eval`` (service/cli/) with the real embedder and a scripted LLM:
 argument checks, and a full run of both engines writing results, report and the summary table."""
 
 from __future__ import annotations
