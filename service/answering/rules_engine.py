@@ -28,13 +28,13 @@ from service.answering.checks.anchors import names_another_year, speaks_of_year,
 from service.answering.checks.answer_kind import asked_kind, states_kind
 from service.answering.checks.citations import (
     CitedAnswer,
-    SentenceSimilarity,
     looks_like_refusal,
     narrow_span,
     resolve_citations,
     strip_markers,
 )
 from service.answering.checks.judge import ClaimJudge
+from service.answering.checks.support import SentenceSimilarity
 from service.answering.checks.timeframe import within_window
 from service.answering.context import assemble, widen
 from service.answering.guard import neutralise

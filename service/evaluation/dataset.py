@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from index.sparse import SparseDoc, SparseIndex, tokenize
-from service.answering.checks.citations import name_forms
+from service.answering.checks.support import name_forms
 from service.answering.normalize import normalize_answer
 
 ANSWER_SEARCH_DEPTH = 20  # articles per held-out question searched for other copies of its answer

@@ -7,16 +7,14 @@ from typing import Any
 import pytest
 
 from service.answering.checks.citations import (
-    SentenceSimilarity,
-    SupportChecker,
     looks_like_refusal,
     main_clause,
     narrow_span,
     resolve_citations,
     split_sentences,
     strip_markers,
-    subtitled_titles,
 )
+from service.answering.checks.support import SentenceSimilarity, SupportChecker, subtitled_titles
 
 REVIEWED = (
     "According to the document reviewed by the Financial Times, based on intelligence data, the group provides "
