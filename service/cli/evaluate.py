@@ -30,8 +30,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         split_questions,
     )
     from service.evaluation.metrics import summarise
-    from service.evaluation.report import differences_text, summary_table_text, write_report
+    from service.evaluation.report import write_report
     from service.evaluation.runner import EvalSetupError, check_held_out, index_corpus, make_engine, run_eval
+    from service.evaluation.summary import differences_text, summary_table_text
     from service.llm.backends import build_llm
 
     if args.corpus is not None and args.data_dir is None:

@@ -1,15 +1,11 @@
-"""The evaluation report: one self-contained HTML file, and the summary table for the terminal.
+"""The evaluation report: one self-contained HTML file (no external assets, no JavaScript, inline SVG).
 
-Self-contained so it can be attached to an issue or opened from a CI artefact years later: no
-external assets, no JavaScript, plots drawn as inline SVG. Citations are plain links: ``[n]`` in
-an answer jumps to the quote below it (the link's tooltip shows the quote, article id and
-offsets), or, given the base URL of a running server, opens ``/v1/articles/{id}/passage``.
-Every piece of text from a dataset or a model goes through ``html.escape``.
+``[n]`` in an answer links to its quote below, or, given a running server's base URL, to
+``/v1/articles/{id}/passage``. Every text from a dataset or a model is escaped.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,45 +13,10 @@ from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
-import numpy as np
+from service.evaluation.charts import COLOURS, esc, latency_histogram_svg, metric_bars_svg
+from service.evaluation.summary import HEADLINE, differences_text, fmt
 
-from service.evaluation.metrics import paired_differences
-
-# (summary key, label, kind): kind "rate" is a share in [0, 1] (plotted), "lower" a rate where lower is better.
-HEADLINE: list[tuple[str, str, str]] = [
-    ("n_questions", "questions", "count"),
-    ("n_answerable", "answerable", "count"),
-    ("n_unanswerable", "unanswerable (held out)", "count"),
-    ("n_abstained", "abstained", "count"),
-    ("n_errors", "errors", "count"),
-    ("retrieval_hit@1", "retrieval hit@1", "rate"),
-    ("retrieval_hit@5", "retrieval hit@5", "rate"),
-    ("retrieval_hit@10", "retrieval hit@10", "rate"),
-    ("retrieval_mrr@10", "retrieval MRR@10", "rate"),
-    ("gold_in_context", "gold article shown to the model", "rate"),
-    ("answer_contains", "answer contains gold", "rate"),
-    ("answer_f1", "answer token F1", "rate"),
-    ("mc_accuracy", "multiple-choice accuracy", "rate"),
-    ("citation_precision", "citation precision", "rate"),
-    ("citation_recall", "citation recall", "rate"),
-    ("abstain_precision", "abstention precision", "rate"),
-    ("abstain_recall", "abstention recall", "rate"),
-    ("abstain_f1", "abstention F1", "rate"),
-    ("abstained_when_answerable", "abstained when answerable", "lower"),
-    ("answered_when_unanswerable", "answered when unanswerable", "lower"),
-    ("citations", "citations", "count"),
-    ("quote_mismatches", "quote mismatches (must be 0)", "count"),
-    ("unresolved_markers", "markers naming no source", "count"),
-    ("latency_total_p50_ms", "latency total p50 (ms)", "ms"),
-    ("latency_total_p95_ms", "latency total p95 (ms)", "ms"),
-    ("latency_retrieve_p50_ms", "latency retrieve p50 (ms)", "ms"),
-    ("latency_generate_p50_ms", "latency generate p50 (ms)", "ms"),
-    ("latency_generate_p95_ms", "latency generate p95 (ms)", "ms"),
-    ("latency_verify_p50_ms", "latency verify p50 (ms)", "ms"),
-]
-COLOURS = ["#2b6cb0", "#dd6b20", "#2f855a", "#805ad5"]
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_HIST_BINS = 20
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1400px;padding:0 1em;color:#1a202c}
@@ -72,147 +33,6 @@ max-height:10em;overflow:auto}
 .legend span{display:inline-block;margin-right:1.2em}.legend i{display:inline-block;width:12px;height:12px;
 margin-right:4px;vertical-align:middle}
 """
-
-
-def esc(value: Any) -> str:
-    """Escape any value for HTML text or a quoted attribute."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def fmt(value: Any, kind: str = "rate") -> str:
-    """A summary value for display: shares as percentages, n/a for metrics that did not apply."""
-    if value is None:
-        return "n/a"
-    if kind in ("rate", "lower") and isinstance(value, int | float):
-        return f"{100 * value:.1f}%"
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return str(value)
-
-
-def differences_text(results_by_engine: Mapping[str, Sequence[Mapping[str, Any]]], baseline: str = "baseline") -> str:
-    """Each engine against ``baseline`` on the same questions: difference and 95% paired-bootstrap interval."""
-    if baseline not in results_by_engine:
-        return ""
-    lines = []
-    for engine, results in results_by_engine.items():
-        if engine == baseline:
-            continue
-        for metric, (n, diff, lo, hi) in paired_differences(results, results_by_engine[baseline]).items():
-            lines.append(
-                f"{engine} - {baseline}  {metric:<20} {diff * 100:+6.1f} points  "
-                f"95% interval [{lo * 100:+.1f}, {hi * 100:+.1f}]  ({n} questions)"
-            )
-    return "\n".join(lines)
-
-
-def summary_table_text(summaries: Mapping[str, Mapping[str, Any]]) -> str:
-    """The headline metrics as an aligned plain-text table, engines side by side."""
-    engines = list(summaries)
-    rows = [["metric", *engines]]
-    rows += [[label, *(fmt(summaries[e].get(key), kind) for e in engines)] for key, label, kind in HEADLINE]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-        for r in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-# -- SVG -----------------------------------------------------------------------------------
-
-
-def metric_bars_svg(summaries: Mapping[str, Mapping[str, Any]]) -> str:
-    """Horizontal grouped bars, one group per rate metric, one bar per engine (n/a drawn as text)."""
-    engines = list(summaries)
-    metrics = [(k, label, kind) for k, label, kind in HEADLINE if kind in ("rate", "lower")]
-    label_w, plot_w, bar_h, gap = 250, 420, 12, 10
-    group_h = bar_h * len(engines) + gap
-    height = 30 + group_h * len(metrics)
-    parts = [_svg_open(label_w + plot_w + 70, height, "metric comparison")]
-    for pct in (0, 25, 50, 75, 100):
-        x = label_w + plot_w * pct / 100
-        parts.append(f'<line x1="{x:.1f}" y1="18" x2="{x:.1f}" y2="{height - 4}" stroke="#e2e8f0"/>')
-        parts.append(f'<text x="{x:.1f}" y="12" font-size="10" text-anchor="middle">{pct}%</text>')
-    for i, (key, label, kind) in enumerate(metrics):
-        y0 = 22 + i * group_h
-        suffix = " (lower is better)" if kind == "lower" else ""
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y0 + group_h / 2:.1f}" font-size="11" text-anchor="end" '
-            f'dominant-baseline="middle">{esc(label + suffix)}</text>'
-        )
-        for j, engine in enumerate(engines):
-            value = summaries[engine].get(key)
-            y = y0 + j * bar_h
-            if value is None:
-                parts.append(f'<text x="{label_w + 4}" y="{y + bar_h - 2}" font-size="10" fill="#718096">n/a</text>')
-                continue
-            w = plot_w * max(0.0, min(1.0, float(value)))
-            colour = COLOURS[j % len(COLOURS)]
-            parts.append(
-                f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{colour}">'
-                f"<title>{esc(engine)}: {esc(label)} {fmt(value, kind)}</title></rect>"
-            )
-            parts.append(
-                f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}" font-size="10">{fmt(value, kind)}</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def latency_histogram_svg(results_by_engine: Mapping[str, Sequence[Mapping[str, Any]]], phase: str = "total") -> str:
-    """Histogram of per-question latency, shared bins, one colour per engine."""
-    series = {
-        e: [float(r["timings_ms"][phase]) for r in rs if r.get("timings_ms", {}).get(phase) is not None]
-        for e, rs in results_by_engine.items()
-    }
-    values = [v for vs in series.values() for v in vs]
-    width, height, left, bottom, top = 720, 240, 50, 40, 12
-    plot_w, plot_h = width - left - 10, height - bottom - top
-    parts = [_svg_open(width, height, f"{phase} latency histogram")]
-    if not values:
-        parts.append(f'<text x="{left}" y="{height / 2}" font-size="12">no timings</text></svg>')
-        return "".join(parts)
-    lo, hi = min(values), max(values)
-    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, _HIST_BINS + 1)
-    counts = {e: np.histogram(vs, bins=edges)[0] for e, vs in series.items()}
-    peak = max(int(c.max()) for c in counts.values()) or 1
-    slot = plot_w / _HIST_BINS
-    bar_w = slot / max(1, len(series))
-    for j, (engine, hist) in enumerate(counts.items()):
-        colour = COLOURS[j % len(COLOURS)]
-        for b, count in enumerate(hist):
-            if not count:
-                continue
-            h = plot_h * int(count) / peak
-            x = left + b * slot + j * bar_w
-            parts.append(
-                f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{max(bar_w - 1, 1):.1f}" height="{h:.1f}" '
-                f'fill="{colour}"><title>{esc(engine)}: {int(count)} question(s), '
-                f"{edges[b]:,.0f}–{edges[b + 1]:,.0f} ms</title></rect>"
-            )
-    axis_y = top + plot_h
-    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#4a5568"/>')
-    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{axis_y}" stroke="#4a5568"/>')
-    for b in range(0, _HIST_BINS + 1, 5):
-        x = left + b * slot
-        parts.append(f'<text x="{x:.1f}" y="{axis_y + 14}" font-size="10" text-anchor="middle">{edges[b]:,.0f}</text>')
-    parts.append(
-        f'<text x="{left + plot_w / 2}" y="{height - 6}" font-size="11" text-anchor="middle">'
-        f"{esc(phase)} latency per question (ms)</text>"
-    )
-    parts.append(f'<text x="{left - 6}" y="{top + 8}" font-size="10" text-anchor="end">{peak}</text>')
-    parts.append(f'<text x="{left - 6}" y="{axis_y}" font-size="10" text-anchor="end">0</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _svg_open(width: float, height: float, label: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(label)}" font-family="system-ui,sans-serif">'
-    )
 
 
 # -- HTML ----------------------------------------------------------------------------------

@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from service.evaluation.charts import latency_histogram_svg
 from service.evaluation.metrics import summarise
-from service.evaluation.report import (
-    latency_histogram_svg,
-    render_report,
-    summary_table_text,
-    write_report,
-)
+from service.evaluation.report import render_report, write_report
+from service.evaluation.summary import summary_table_text
 
 NASTY = '<script>alert("x")</script> & co'
 
