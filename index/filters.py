@@ -1,13 +1,8 @@
-"""Which articles a search may return: by source, publication date range and article id.
+"""Which articles a search may return (source, publication dates, ``as_of`` day, article ids), for both retrievers.
 
-One filter object serves both retrievers, so both search the same subset (not a filter applied to
-results afterwards, which would come back short): for Chroma it becomes LlamaIndex metadata filters on
-the chunk metadata; for BM25 a per-chunk mask. Dates compare by day; Chroma only orders numbers, so
-every chunk also stores its article's publication day as an integer (``published_day``), and an
-article without a known date stores ``UNDATED_DAY``, below every real day.
-
-An article without a known date never matches a date range (``published_after``/``published_before``),
-but it does match ``as_of``, the day a question is asked: nothing shows that it came later.
+One ``ArticleFilter`` becomes Chroma metadata filters and a BM25 mask, so both search the same subset before ranking
+(filtering results afterwards would come back short). Chroma orders only numbers, so chunks store ``published_day``
+(``UNDATED_DAY`` when undated): undated articles fail a date range but pass ``as_of``, as nothing shows they came later.
 """
 
 from __future__ import annotations

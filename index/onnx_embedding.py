@@ -1,13 +1,8 @@
-"""Sentence embeddings from an ONNX file run by onnxruntime: the int8 MiniLM (``minilm-int8``) and others.
+"""Sentence embeddings from an ONNX encoder run by onnxruntime (no torch): the int8 MiniLM (``minilm-int8``) and others.
 
-An ONNX export of a sentence-transformers model usually holds the transformer only: its output is
-the last hidden state, one vector per word piece. The rest of what sentence-transformers does for
-all-MiniLM-L6-v2 happens here: mean over the real (unpadded) tokens, then L2 normalisation. A file
-that already outputs one vector per text (``sentence_embedding``) is only normalised.
-
-Texts are tokenized with the model's own tokenizer and cut at ``max_length`` word pieces (256 for
-MiniLM), as sentence-transformers does, and each batch is sorted by length first so short texts are
-not padded to a long neighbour's length. No torch: onnxruntime's own threads do the work.
+An export usually holds the bare transformer, so sentence-transformers' pooling is redone here: mean over the real
+(unpadded) tokens, then L2 normalisation (a file that already outputs ``sentence_embedding`` is only normalised).
+Texts are truncated at the model's ``max_length`` and batched by length, so short texts are not padded to long ones.
 """
 
 from __future__ import annotations

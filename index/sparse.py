@@ -1,13 +1,8 @@
-"""BM25 over every stored chunk (bm25s), persisted beside Chroma and kept in step with it.
+"""BM25 over every stored chunk (bm25s): it finds the exact names, numbers and rare terms that dense search misses.
 
-Dense MiniLM search misses passages that share the question's exact words (names, numbers, rare
-terms); a corpus-wide BM25 index finds them. Each document is what gets embedded: title + chunk text.
-
-The index is a derived copy of the Chroma chunk collection. ``ArticleStore`` updates it in memory on
-every write and delete (``apply`` brings in another process's); ``flush`` saves it (bm25s's matrix
-files plus a sidecar of chunk ids and tokens) into a fresh folder and then points ``CURRENT`` at it,
-so a crash leaves the previous copy whole. A copy that does not hold exactly the chunk ids Chroma
-holds is rebuilt from Chroma on open.
+A derived copy of the Chroma chunk collection (each document is title + chunk text, as embedded), updated in memory by
+``ArticleStore`` on every write and delete. ``flush`` saves into a fresh folder, then repoints ``CURRENT``, so a crash
+leaves the previous copy whole; a copy whose chunk ids differ from Chroma's is rebuilt from Chroma on open.
 """
 
 from __future__ import annotations

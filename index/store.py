@@ -1,22 +1,8 @@
-"""The Chroma store: one collection of chunk vectors (through LlamaIndex's ChromaVectorStore) and
-one of whole articles (full text + metadata, for citation lookup).
+"""The Chroma store: chunk vectors (through LlamaIndex's ChromaVectorStore) and whole articles, with a BM25 copy beside.
 
-Write order makes every article either fully searchable or absent: new chunks are written under a
-new version id first, the article record (the commit point) second, stale chunks deleted third, and
-the write generation (below) set last. Readers only trust chunks whose version matches the committed
-article record.
-
-Beside the chunk vectors sits a BM25 index of the same chunks (``index.sparse``), updated on every
-write and delete, saved on ``flush``, and rebuilt from Chroma on open when the saved copy disagrees.
-
-Chroma may be a server shared by several processes (``open_http_client``), each with its own BM25
-copy. Every write and delete ends, after its last Chroma change, by setting a fresh random *write
-generation* in the chunk collection's metadata; with the chunk count it makes the ``StoreMarker``
-that ``fresh_sparse`` compares (two small calls) with the one its copy last caught up at, fetching
-only the chunks that differ when they do. A random token rather than a counter: two writers bumping
-a counter at once could both store the same next number, and a reader that caught up in between
-would never see the second write. With ``shared=True`` the open-time sweep of unfinished writes is
-skipped: it cannot tell a crashed write from another process's write in progress.
+Writes leave each article fully searchable or absent: new-version chunks, then the article record (the commit point),
+then stale chunks go; readers trust only chunks of the committed version. On a shared server every write ends with a
+random *write generation* (a counter could repeat across writers); other processes catch their BM25 copies up on it.
 """
 
 from __future__ import annotations

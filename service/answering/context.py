@@ -1,17 +1,8 @@
 """Context assembly: which retrieved chunks the model sees, and in what shape.
 
-Ranked chunks are taken best first with two rules, so the prompt stays small and covers more ground:
-- at most ``max_per_article`` passages from one article while other articles' chunks are waiting
-  (five chunks of one story must not crowd out the other story that holds the answer); slots still
-  free after that go to the skipped chunks, best first, so a one-article store still fills the prompt;
-- chunks of the same article that overlap or touch (neighbours share ``chunk_overlap_tokens``) are
-  merged into one passage over the article's own text, so no words are sent twice.
-A merged passage keeps the better-ranked chunk's id and the higher of the two scores.
-
-``widen`` then adds the sentences around each passage (the one before, the one after...) while the
-whole context stays within a token budget, best passage first: a chunk boundary often falls just
-before the sentence that names who or when, and one sentence of context is far cheaper than another
-chunk. A passage never grows into another chosen passage of its article.
+``assemble`` takes ranked chunks best first, at most ``max_per_article`` per article while others wait (one story must
+not crowd out the one holding the answer; free slots then go to skipped chunks), merging an article's touching chunks
+so no words are sent twice. ``widen`` adds neighbouring sentences within a token budget: boundaries cut off who or when.
 """
 
 from __future__ import annotations

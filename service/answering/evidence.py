@@ -1,10 +1,8 @@
 """Evidence sentences: the few sentences of the retrieved passages that the model is shown.
 
-Each sentence of a candidate passage is scored by its cosine with the question plus a lexical
-overlap weighted by how rare each question term is among the candidates (no stopword lists: the
-weighting is what makes "the" cheap, in any language), and the best fill a token budget. A picked
-sentence may bring the sentence before it (the one it most likely leans on for "he", "the company").
-Shown grouped by article, in the article's order, each with its article's title, outlet and date.
+Each candidate is scored by its cosine with the question, a lexical overlap weighted by each question term's rarity
+among the candidates (no stopword lists, so any language works) and its passage's score; the best fill a token budget,
+a top pick may bring the sentence before it, and they are shown grouped by article, in the article's order.
 """
 
 from __future__ import annotations

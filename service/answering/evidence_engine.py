@@ -1,10 +1,8 @@
-"""The evidence-first engine: retrieve -> evidence sentences -> answer citing them -> verify, decide, cite.
+"""The evidence-first engine: retrieve, pick evidence sentences, answer citing them by id, verify each claim, cite.
 
-It keeps the query engine's interface (``draft`` / ``generate`` / ``finish``), so the HTTP routes,
-streaming, chat and evaluation run on it unchanged. Grounding comes from the design: the model sees
-only numbered sentences and cites them by id (a grammar keeps every id real on llama.cpp), each
-citation is exactly one sentence's span of the article, and every claim is scored by one verifier;
-claims under ``min_support`` are dropped, and with none left the engine abstains.
+Same interface as the query engine (``draft``/``generate``/``finish``), so HTTP, streaming, chat and evaluation run on
+it. The model sees only numbered sentences (a grammar keeps cited ids real), each citation is exactly one sentence's
+span, and claims the verifier scores under ``min_support`` are dropped; with none left, the engine abstains.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""One verifier: how well the cited evidence sentences support each claim, as a score in [0, 1].
+"""The verifier: how well the cited evidence sentences support a claim, as a score in [0, 1].
 
-The default asks the answering model, in a short prompt holding only the claim and its cited sentences
-(prompts/verify_*.txt), whether the claim is true, false or not mentioned according to them, and reads
-the probability of each reply from the logits of its first token: no text is generated, and the scores
-are graded, so one threshold fitted on tuning data decides. The model reads any language, so the
-verifier does too.
+The answering model gets a short prompt with only the claim and its sentences (prompts/verify_*.txt), and the
+probabilities of "true", "false" and "unmentioned" are read from its first token's logits. Nothing is generated, and
+the graded score lets one threshold, fitted on tuning data, decide. It reads whatever languages the model reads.
 """
 
 from __future__ import annotations

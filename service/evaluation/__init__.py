@@ -1,12 +1,8 @@
-"""Batch evaluation (issue #3): run a question set through Citewire and LlamaIndex's stock
-``CitationQueryEngine``, score retrieval, answers, citations, abstention and latency, and render
-one self-contained HTML report.
+"""Batch evaluation: Citewire and LlamaIndex's stock ``CitationQueryEngine`` over one question set, scored and reported.
 
-Modules: ``dataset`` (questions and hold-out), ``metrics`` (pure scoring), ``baseline`` (the stock
-engine), ``runner`` (one JSON object per question), ``report`` (HTML and the terminal table).
-
-``EngineOutput`` lives here, not in ``runner``, because both engine adapters produce it and the
-runner imports the baseline: a shared leaf keeps the imports acyclic.
+``dataset`` loads questions, ``runner`` asks them (the stock engine through ``baseline``), ``metrics`` scores, and the
+report modules render. ``EngineOutput`` lives here because both engine adapters produce it and the runner imports the
+baseline: a shared leaf keeps the imports acyclic.
 """
 
 from __future__ import annotations

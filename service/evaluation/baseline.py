@@ -1,27 +1,8 @@
-"""The comparison point: LlamaIndex's stock ``CitationQueryEngine`` over the same articles.
+"""The comparison point: LlamaIndex's stock ``CitationQueryEngine``, kept stock on purpose, over the same articles.
 
-It answers the question "what does Citewire add over the textbook LlamaIndex recipe?", so it is
-kept stock on purpose: a default in-memory ``VectorStoreIndex`` built with the default node
-parser (``Settings.node_parser``: SentenceSplitter, 1024 tokens, overlap 200) over ``Document``s
-of the articles Citewire has stored, embedded with the *same* embedding model, and
-``CitationQueryEngine.from_args(index, llm=..., similarity_top_k=...)`` with its own prompt and
-512-token citation chunks. No relevance gate, no verification, no re-ranking.
-
-Article id, title and publication day ride along as metadata but are excluded from what is embedded
-and what the LLM sees, so the comparison is about the text, as Citewire's chunks are. A question
-with an as-of day gets the same restriction as Citewire (nothing published later, undated articles
-kept) as a metadata filter on the stock retriever: both engines know when the question was asked.
-
-How its output is read into the results file's shapes:
-- ``[n]`` markers in the answer name ``source_nodes[n-1]``; a marker naming no source is counted
-  as an unresolved marker (Citewire renumbers its markers, so it never has any).
-- The quote is the source node's text without the ``Source n:`` label the engine prepends; its
-  offsets are where it occurs in the stored article text, or -1/-1 when it is not an exact
-  substring (the runner then counts a quote mismatch, reported per engine).
-- Abstained = an empty answer or one ``service.answering.checks.citations.looks_like_refusal`` recognises.
-- Timings: ``retrieve`` is the engine's retrieval, ``generate`` its synthesis (splitting into
-  citation chunks plus every LLM call, including refine calls when the sources do not fit one
-  prompt); together they are exactly what ``CitationQueryEngine.query`` runs.
+It measures what Citewire adds to the textbook recipe: default in-memory index, node parser and prompt, the same
+embedder, no relevance gate, verification or re-ranking; only a question's as-of day applies, as it does for Citewire.
+Its ``[n]`` markers name source nodes (one naming none is unresolved) and its quotes are located in the article text.
 """
 
 from __future__ import annotations
@@ -46,6 +27,7 @@ from service.answering.checks.citations import looks_like_refusal
 from service.answering.rules_engine import with_choices
 from service.evaluation import EngineOutput
 
+# For filters and citations only: neither embedded nor shown to the LLM, so the comparison is about the text.
 _HIDDEN_METADATA = ["article_id", "title", "published_day"]
 _SOURCE_LABEL = re.compile(r"^Source \d+:\n")
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")

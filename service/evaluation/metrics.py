@@ -1,17 +1,8 @@
-"""Scoring, as pure functions over plain values, so every number in a report can be re-derived
-from the results file alone and each metric can be unit-tested on hand-made cases.
+"""Scoring as pure functions over plain values, so every reported number can be re-derived from the results file alone.
 
-Conventions:
-- A metric that does not apply (no gold articles, an abstention case, no multiple choice, an
-  empty run) is ``None``, never 0: a report must not show "0%" for "not measured".
-- Retrieval counts *articles*, not chunks: the ranking is deduplicated by article, keeping each
-  article's first rank, and hit@k / MRR@10 look at the first k distinct articles.
-- Answers are compared after SQuAD-style normalisation (lowercase, no punctuation, no articles,
-  single spaces) plus one step of our own: number words up to twenty and the tens are written as
-  digits, so "six months" contains the answer "6" (news writes small numbers in words). The
-  ``[n]`` citation markers are removed first so they do not count as tokens.
-- Answer and citation metrics are over answerable questions only (not ``expect_abstain``); an
-  abstention on an answerable question scores as a wrong answer.
+A metric that does not apply is ``None``, never 0 (a report must not show "0%" for "not measured"). Retrieval counts
+distinct articles, each at its first rank. Answers compare after SQuAD-style normalisation, number words as digits, no
+``[n]`` markers. Answer and citation metrics cover answerable questions only; an abstention there scores as wrong.
 """
 
 from __future__ import annotations

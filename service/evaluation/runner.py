@@ -1,14 +1,8 @@
-"""Run questions through an engine and turn each answer into one self-describing JSON object.
+"""Run questions through an engine and turn each answer into one self-describing, scored JSON object.
 
-Each object carries the answer, the citations in the ``/v1/query`` shape, the ranking, the gold
-data and the per-question scores, so the results file alone is enough to recompute the summary or
-re-render the report, and a run that crashes half-way still leaves every finished question scored.
-
-Retrieval metrics need a ranking deeper than the ``top_k`` passages the model sees (hit@10 counts
-ten distinct *articles*), so each question also gets one retrieval-only call at ``RANK_DEPTH``
-chunks through the engine's own retriever (``find_passages`` for Citewire, the index's retriever
-for the baseline). That call is not part of the reported timings. ``context`` records what the
-model was actually shown.
+Each object holds the answer, citations (``/v1/query`` shape), ranking, gold data and scores, so the results file alone
+recomputes the summary and a crashed run keeps every finished question. Retrieval metrics need a ranking deeper than
+what the model sees, so each question gets an extra, untimed retrieval of ``RANK_DEPTH`` chunks.
 """
 
 from __future__ import annotations

@@ -1,18 +1,8 @@
-"""What the running service tells its operators: Prometheus metrics, JSON logs with request ids, readiness.
+"""What the running service tells its operators: Prometheus metrics, JSON logs with request ids, and readiness.
 
-``install_observability(app)`` adds all of it to an app: a pure ASGI middleware (not
-``BaseHTTPMiddleware``, which buffers streams and breaks cancellation) that gives every request an id
-and counts and times it, ``GET /metrics`` and ``GET /readyz``. Neither route takes the API key (a
-scraper and a probe have none) and neither is in the OpenAPI schema (they are for operators).
-
-Metrics live in a registry per app, not prometheus_client's global one, so tests that build many
-apps do not clash. Route labels are route *templates* (``/v1/articles/{article_id}``), and methods
-outside the usual few count as ``other``, so label cardinality stays bounded whatever clients send.
-
-Several worker processes: set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder before the workers
-start (prometheus_client reads it at import). Counters and histograms are then kept in files there,
-and ``/metrics`` sums every worker's files (``MultiProcessCollector``); the queue gauges are read
-live, so they show only the worker that answered the scrape. Empty the folder between runs.
+``install_observability(app)`` adds a pure ASGI middleware (``BaseHTTPMiddleware`` buffers streams and breaks
+cancellation) that ids, counts and times every request, plus ``/metrics`` and ``/readyz`` (no API key, not in the
+schema). Metrics use a registry per app; labels are route templates and known methods, so cardinality stays bounded.
 """
 
 from __future__ import annotations

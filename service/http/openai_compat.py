@@ -1,11 +1,8 @@
 """The OpenAI chat-completions shapes, so existing chat front ends and the ``openai`` client work as is.
 
-Citations travel two ways: in the message text (the ``[n]`` markers plus a "Sources:" list a person
-can read) and as structured data in an extra ``citewire`` field (the ``/v1/chat`` response), on the
-completion and on the last chunk of a stream. A stream carries the *verified* answer: sentences the
-sources do not back are removed after generation, and an OpenAI client cannot take back text it
-was already sent, so the words are sent once checked (SSE comments keep the connection alive while
-the model writes).
+Citations travel in the message text (``[n]`` markers plus a readable "Sources:" list) and as data in an extra
+``citewire`` field (the ``/v1/chat`` response). A stream carries only the verified answer: unbacked sentences are
+removed after generation and an OpenAI client cannot take back text already sent, so words are sent once checked.
 """
 
 from __future__ import annotations

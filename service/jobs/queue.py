@@ -1,10 +1,8 @@
-"""Background jobs for long HTTP work (batch evaluation): one worker thread, progress, results.
+"""Background jobs for long HTTP work (evaluations, large ingests): one worker thread per runner, progress, results.
 
-Generation is serial on a local model, so one worker is the honest capacity; queued jobs wait.
-Each job's results are also appended to a JSONL file under the data dir as they arrive, so a crash
-loses nothing already computed, and its state (status, progress, summary) is kept in a JSON file
-beside them, so any server process sharing the data dir (``citewire serve --workers N``) can answer
-for a job another one runs.
+Generation is serial on a local model, so one worker is the honest capacity and queued jobs wait. Results are appended
+to a JSONL file as they arrive (a crash loses nothing computed) and the job's state is kept in a JSON file beside them,
+so any server process sharing the data dir can answer for a job another one runs.
 """
 
 from __future__ import annotations

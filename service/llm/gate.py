@@ -1,10 +1,8 @@
-"""One generation at a time, a bounded queue in front of it, and a deadline for every request.
+"""The generation gate: a fixed number of generation slots, a bounded queue before them, a deadline for every request.
 
-The local model serves one answer at a time (its context cannot be shared between threads). A
-request that finds ``max_waiting`` others already queued is turned away at once (``Busy``: HTTP 503
-with Retry-After) instead of piling up; one that waits past its deadline gives up the same way. The
-deadline also bounds the generation itself: the engine stops generating when it passes. Retrieval
-never enters the gate, so article lookups and passages are not held up by generation.
+The local model's context cannot be shared between threads, so the app uses one slot. A request finding ``max_waiting``
+others queued is refused at once (``Busy``: HTTP 503 with Retry-After), as is one waiting past its deadline; the same
+deadline also stops its generation. Retrieval never enters the gate, so lookups are not held up by generation.
 """
 
 from __future__ import annotations

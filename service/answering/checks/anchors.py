@@ -1,23 +1,8 @@
-"""Is the evidence about the year the question asks about?
+"""Year anchoring: an answer to a question that names a year must rest on evidence about that year.
 
-A question that names a year is anchored to it. Asked "Who won the World Cup Final in 2014?" with
-the 2014 snippets removed, the default model answered from a snippet about Spain's 2010 win ("The win
-gave Spain their first World Cup title [1]"), and asked for the 2014 runner-up it read "Netherlands"
-off a statistics table of the 2010 final. Each sentence was true to its snippet and named no year, so
-no name or number check could object: the snippet was about another year. So an answer to a question
-naming a year must cite at least one article that mentions one of those years (in its text, headline
-or publication date); otherwise Citewire abstains. One year of several is enough ("the 2021-2022
-season" is often written "2022"). A year after "since" does not count ("the youngest finalist since
-2018" on a page about 2022). A page that mentions the year only in passing (a review date) still
-passes: this catches evidence about another year, not every misreading.
-
-The answer itself can give the other year away: asked who won the British Open in 2020 with the 2020
-snippets removed, the model wrote "Hinako Shibuno of Japan won the 2019 Women's British Open golf
-[1]", cited from a page that mentions 2020 elsewhere. An answer that names years, none of them one
-the question names, is about another year too (a season "2021-22" names both of its years).
-
-Since such evidence can only end in an abstention, retrieval puts it last: among the passages found
-for a question naming a year, those whose article mentions the year are shown to the model first.
+A sentence true to its snippet can still come from another year's story, which no name or number check notices. So
+the cited articles must mention a year the question names (text, headline or date; "since 2018" does not count), the
+answer must not name only other years, and retrieval shows passages that mention the year first (``year_first``).
 """
 
 from __future__ import annotations

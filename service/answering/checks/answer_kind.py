@@ -1,15 +1,8 @@
-"""Does an answer state the kind of thing the question asks for: an amount, a time, or a name?
+"""Expected answer type: does an answer state the kind of thing its question asks for (an amount, a time, a name)?
 
-A sentence can be backed by its passage and about the question's subject, yet not answer it: asked
-"What was Tesla's revenue in Q1 2021?", the default model wrote "This quarter was more than double
-what Tesla brought in during the same quarter in 2020 [1]", true to a passage that gives no figure.
-Questions of some kinds are easy to recognise and their answers easy to check (the "expected answer
-type" of classic question answering): amounts ("how many", "how much", "what was the revenue") need
-a number, times ("when", "what year", "what is the release date", "how soon") need a date or a
-time word, and "who" questions need a name the question does not already hold. Other questions are not
-checked. A year is not an amount: "in 2020" does not say how much. A nationality or party before a
-common noun is no name: asked who won the 2019 Nobel Prize in Literature with the laureate's snippets
-removed, the model wrote "The Austrian author was awarded the 2019 Nobel Prize in Literature [1]".
+A sentence can be backed and on topic yet not answer. Questions whose kind is easy to recognise are checked: amounts
+need a number (a year is not one), times a date or time word, "who" a name the question does not already hold (a
+nationality or party before a common noun names no one). Other questions pass unchecked.
 """
 
 from __future__ import annotations

@@ -1,18 +1,8 @@
-"""A second opinion on each answer sentence: does the cited text state it?
+"""The claim judge: a second opinion from the local model on whether the cited passages state an answer sentence.
 
-Lexical checks pass a sentence whose words are all in the source but whose meaning is not ("Serena
-Williams won the 2019 U.S. Open" from "Serena Williams lost to Bianca Andreescu in the 2019 U.S. Open
-final"). So the same local model is asked two short questions about the cited passages:
-
-1. whether the claim is true, false or not mentioned according to them (asked "does the text support
-   this? yes/no", the 1.5B default model said yes to every claim; the three-way question separates);
-2. only if that says false or unmentioned: the question itself, answered from those passages alone
-   in a few copied words ("not stated" if they do not answer it).
-
-A sentence is rejected when the first says no and the second does not name what the sentence says.
-Either check alone, on this small model, also rejected right answers now and then (measured on RGB and
-RealTime QA, docs/EVALUATION.md); two independent noes are rarely both wrong. A reply the code cannot
-read counts as no objection: the lexical check already passed the sentence.
+Lexical checks pass sentences whose words are in the source but whose meaning is not. The model is asked if the claim
+is true, false or unmentioned there (three-way, not yes/no) and, unless true, to answer the question from them; a
+sentence is rejected only when both say no (either alone misjudges right answers); an unreadable reply is no objection.
 """
 
 from __future__ import annotations

@@ -1,21 +1,8 @@
-"""Does the source say the opposite of what the answer says: that the named side lost, where the answer
-says it won, or that the named person held a post before, where the answer says they hold it?
+"""Polarity: the answer has a name win where its sources have it lose, or hold a post the sources have it hold formerly.
 
-The commonest misreading of sports news by the default model: from "Serena Williams lost to Bianca
-Andreescu on Saturday in the 2019 U.S. Open women's singles final" it wrote "Serena Williams won the
-women's singles U.S. Open in 2019 [1]". Every word of that sentence is in the passage, and the claim
-judge, asked twice, agreed with it. The contradiction is plain in the words, though: the sentence has
-its subject win, and the source has the same name lose and never win. Such a sentence is not backed.
-
-Deliberately narrow: English verbs of winning and losing right after a name, and a name that both
-wins and loses somewhere in the sources ("lost in 2018 but won in 2019") is left alone.
-
-The same holds for posts. From "Sepp Blatter, the former president of FIFA when Qatar was awarded the
-2022 World Cup" the model wrote "The president of FIFA is Sepp Blatter"; from "Satoru Iwata was the
-global president and CEO of Nintendo" it wrote "Satoru Iwata is the CEO of Nintendo in 2021". A
-sentence that has a name hold a post now ("X is the CEO of ...", "The CEO of ... is X") is not backed
-by sources that only have that name as its former holder ("former CEO X", "X, the former CEO",
-"X was the CEO") and never say the name is or remains it. "X was named CEO" is not "former".
+Every word of such a sentence can be in its source, so overlap checks and the claim judge may pass it. Deliberately
+narrow: English win/lose verbs right after a name (a name that both wins and loses in the sources is left alone), and
+"X is the CEO" against sources that have X only as a former holder, never current ("X was named CEO" is not former).
 """
 
 from __future__ import annotations

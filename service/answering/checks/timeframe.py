@@ -1,14 +1,8 @@
-"""How far back a question about the present reaches, once the day it is asked is known.
+"""How far back a question about the present week reaches, once the day it is asked (``filters.as_of``) is known.
 
-"Afghanistan was rocked by a powerful earthquake this week: how strong was it?", asked on 2022-06-24
-with that week's reports held out, was answered "7.5" from a 2015 story about another Afghan quake;
-"What NFL star announced his retirement on Tuesday?" got Tom Brady from a story five months older
-than the question. Each answer was true to its source: the source was about another week. A question
-that places its event in the present week ("this week", "on Tuesday", "yesterday", "in recent
-days") and is asked as of a known day (``filters.as_of``) is therefore answered only from articles
-published within a window before that day. Undated articles stay (nothing says they are old), and a
-question naming a year has no window: the year says when. "Latest" and "recently" set none either:
-the latest news on a topic may be months old.
+An answer true to an older story about a similar event is still wrong. A question placing its event in the present
+week ("this week", "on Tuesday", "yesterday") is answered only from articles published within a window before that day;
+undated articles stay; a named year sets no window, nor do "latest" or "recently" (the latest news may be months old).
 """
 
 from __future__ import annotations
