@@ -7,24 +7,20 @@ random *write generation* (a counter could repeat across writers); other process
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 import chromadb
 import numpy as np
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
-from chromadb.config import Settings as ChromaSettings
-from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.schema import BaseNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -32,31 +28,27 @@ from index.articles import Article, chunk_search_text
 from index.chunking import Chunk
 from index.errors import SetupError
 from index.filters import UNDATED_DAY, stored_day
+from index.records import (
+    Lookup,
+    StoredArticle,
+    WriteItem,
+    any_of,
+    article_metadata,
+    centroid,
+    chunk_id,
+    chunk_node,
+    ids_and_metas,
+    runs_without_repeats,
+    sparse_doc,
+    sparse_docs,
+    stored_from_record,
+    text_fingerprint,
+)
 from index.sparse import SparseDoc, SparseIndex, tokenize
 
 log = logging.getLogger(__name__)
 
-_ARTICLE_FIELDS = ("title", "source", "url", "published_at", "section", "author", "lang")
 _SCAN_BATCH = 5000  # chunks read from Chroma per call when rebuilding the BM25 index
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """What the store held of some articles when asked (``ArticleStore.lookup``)."""
-
-    versions: dict[str, str]  # article id -> stored version
-    by_text: dict[str, list[tuple[str, str]]]  # text fingerprint -> (id, title) of stored articles with that text
-
-
-WriteItem = tuple[Article, Sequence[Chunk], Sequence[Sequence[float]]]  # an article, its chunks, their vectors
-
-
-@dataclass(frozen=True)
-class StoredArticle:
-    article: Article
-    version: str
-    chunk_count: int
-    ingested_at: str
 
 
 _EMBEDDER_KEY = "citewire_embedder"
@@ -84,41 +76,6 @@ def _check_embedder(chunks: Collection, embedder: str | None) -> None:
             f"{embedder!r}: set CITEWIRE_EMBED_MODEL={built_with}, or index into another "
             "CITEWIRE_COLLECTION or CITEWIRE_DATA_DIR"
         )
-
-
-def text_fingerprint(text: str) -> str:
-    """The same words in the same order, whatever the spacing or letter case: the same article text."""
-    return hashlib.sha256(" ".join(text.split()).casefold().encode("utf-8")).hexdigest()[:24]
-
-
-def chunk_id(article_id: str, version: str, index: int) -> str:
-    return f"{article_id}::{version}::{index:05d}"
-
-
-def open_client(chroma_dir: Path) -> chromadb.api.ClientAPI:
-    """An embedded Chroma client on disk, telemetry off (this machine has no network anyway)."""
-    chroma_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(chroma_dir), settings=ChromaSettings(anonymized_telemetry=False))
-
-
-def open_http_client(url: str) -> chromadb.api.ClientAPI:
-    """A client of a Chroma server (``chroma run``) at ``http(s)://host[:port]``, shared by every process.
-
-    An embedded store is one process's: another process's writes reach its SQLite rows but not its
-    in-memory vector index, so several workers or machines need the server."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-        raise SetupError(f"CITEWIRE_CHROMA_URL must look like http://host:port, not {url!r}")
-    ssl = parts.scheme == "https"
-    try:
-        return chromadb.HttpClient(
-            host=parts.hostname,
-            port=parts.port or (443 if ssl else 80),
-            ssl=ssl,
-            settings=ChromaSettings(anonymized_telemetry=False),
-        )
-    except ValueError as exc:  # what chromadb raises when nothing answers there
-        raise SetupError(f"no Chroma server answers at {url} (CITEWIRE_CHROMA_URL): {exc}") from exc
 
 
 class ArticleStore:
@@ -189,7 +146,7 @@ class ArticleStore:
             got = self.chunks.get(include=["documents", "metadatas"], limit=_SCAN_BATCH, offset=offset)
             if not got["ids"]:
                 return docs
-            docs.extend(_sparse_docs(got))
+            docs.extend(sparse_docs(got))
             offset += len(got["ids"])
 
     # -- other processes' writes -------------------------------------------------------------
@@ -223,7 +180,7 @@ class ArticleStore:
         docs: list[SparseDoc] = []
         for start in range(0, len(new), _SCAN_BATCH):
             docs.extend(
-                _sparse_docs(self.chunks.get(ids=new[start : start + _SCAN_BATCH], include=["documents", "metadatas"]))
+                sparse_docs(self.chunks.get(ids=new[start : start + _SCAN_BATCH], include=["documents", "metadatas"]))
             )
         if docs or gone:
             log.info("BM25 index caught up with the store: %d chunks added, %d removed", len(docs), len(gone))
@@ -267,7 +224,7 @@ class ArticleStore:
         """Delete chunks whose article record is absent or names another version; how many went."""
         committed = {
             aid: str(meta.get("version"))
-            for aid, meta in zip(*_ids_and_metas(self.articles.get(include=["metadatas"])), strict=True)
+            for aid, meta in zip(*ids_and_metas(self.articles.get(include=["metadatas"])), strict=True)
         }
         stale: list[str] = []
         offset = 0
@@ -275,7 +232,7 @@ class ArticleStore:
             got = self.chunks.get(include=["metadatas"], limit=_SCAN_BATCH, offset=offset)
             if not got["ids"]:
                 break
-            for cid, meta in zip(*_ids_and_metas(got), strict=True):
+            for cid, meta in zip(*ids_and_metas(got), strict=True):
                 if committed.get(str(meta.get("article_id"))) != str(meta.get("version")):
                     stale.append(cid)
             offset += len(got["ids"])
@@ -292,11 +249,11 @@ class ArticleStore:
             return Lookup({}, {})
         ids = list(dict.fromkeys(a.id for a in articles))
         got = self.articles.get(ids=ids, include=["metadatas"])
-        versions = {aid: str(meta.get("version")) for aid, meta in zip(*_ids_and_metas(got), strict=True)}
+        versions = {aid: str(meta.get("version")) for aid, meta in zip(*ids_and_metas(got), strict=True)}
         prints = list(dict.fromkeys(text_fingerprint(a.text) for a in articles))
         same = self.articles.get(where=cast(Where, {"text_hash": {"$in": prints}}), include=["metadatas"])
         by_text: dict[str, list[tuple[str, str]]] = {}
-        for aid, meta in zip(*_ids_and_metas(same), strict=True):
+        for aid, meta in zip(*ids_and_metas(same), strict=True):
             by_text.setdefault(str(meta.get("text_hash")), []).append((aid, str(meta.get("title") or "")))
         return Lookup(versions, by_text)
 
@@ -304,14 +261,14 @@ class ArticleStore:
         got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
         if not got["ids"]:
             return None
-        return _stored_from_record(article_id, got["documents"][0], got["metadatas"][0])  # type: ignore[index]
+        return stored_from_record(article_id, got["documents"][0], got["metadatas"][0])  # type: ignore[index]
 
     def get_many(self, article_ids: Sequence[str]) -> dict[str, StoredArticle]:
         if not article_ids:
             return {}
         got = self.articles.get(ids=list(dict.fromkeys(article_ids)), include=["documents", "metadatas"])
         return {
-            aid: _stored_from_record(aid, doc, meta)
+            aid: stored_from_record(aid, doc, meta)
             for aid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
         }
 
@@ -319,7 +276,7 @@ class ArticleStore:
         """Every article, metadata only (text left empty), sorted newest first then by title."""
         got = self.articles.get(include=["metadatas"])
         items = [
-            _stored_from_record(aid, "", meta) for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+            stored_from_record(aid, "", meta) for aid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
         ]
         return sorted(items, key=lambda s: (s.article.published_at or "", s.article.title), reverse=True)
 
@@ -367,15 +324,15 @@ class ArticleStore:
                 raise ValueError("one embedding per chunk is required")
             if not chunks:
                 raise ValueError(f"article {article.id} has no chunks")
-        for run in _runs_without_repeats(items):
+        for run in runs_without_repeats(items):
             self._write_run(run)
 
     def _write_run(self, items: Sequence[WriteItem]) -> None:
         versions = [(article.id, article.version) for article, _, _ in items]
         # Leftovers of an interrupted write of these same versions would clash with the new ids.
-        self.chunks.delete(where=_any_of([{"$and": [{"article_id": a}, {"version": v}]} for a, v in versions]))
+        self.chunks.delete(where=any_of([{"$and": [{"article_id": a}, {"version": v}]} for a, v in versions]))
         nodes: list[BaseNode] = [
-            _node(article, article.version, c, e)
+            chunk_node(article, article.version, c, e)
             for article, chunks, embeddings in items
             for c, e in zip(chunks, embeddings, strict=True)
         ]
@@ -384,17 +341,17 @@ class ArticleStore:
         self.articles.upsert(
             ids=[article.id for article, _, _ in items],
             documents=[article.text for article, _, _ in items],
-            embeddings=[_centroid(embeddings) for _, _, embeddings in items],
-            metadatas=[_article_metadata(article, article.version, len(chunks)) for article, chunks, _ in items],
+            embeddings=[centroid(embeddings) for _, _, embeddings in items],
+            metadatas=[article_metadata(article, article.version, len(chunks)) for article, chunks, _ in items],
         )
-        self.chunks.delete(where=_any_of([{"$and": [{"article_id": a}, {"version": {"$ne": v}}]} for a, v in versions]))
+        self.chunks.delete(where=any_of([{"$and": [{"article_id": a}, {"version": {"$ne": v}}]} for a, v in versions]))
         for article, chunks, _ in items:
             tokens = tokenize([chunk_search_text(article.title, c.text) for c in chunks])
             meta = {"article_id": article.id, "source": article.source, "published_at": article.published_at}
             self.sparse.replace_article(
                 article.id,
                 [
-                    _sparse_doc(chunk_id(article.id, article.version, c.index), meta, t)
+                    sparse_doc(chunk_id(article.id, article.version, c.index), meta, t)
                     for c, t in zip(chunks, tokens, strict=True)
                 ],
             )
@@ -412,92 +369,3 @@ class ArticleStore:
     def flush(self) -> None:
         """Save the BM25 index; until then a restart rebuilds it from Chroma, so nothing is lost."""
         self.sparse.flush()
-
-
-def _sparse_docs(got: Any) -> list[SparseDoc]:
-    """BM25 documents of a Chroma ``get`` with documents and metadatas."""
-    metas = [dict(m or {}) for m in got["metadatas"] or []]
-    texts = [
-        chunk_search_text(str(m.get("title", "")), d or "") for m, d in zip(metas, got["documents"] or [], strict=True)
-    ]
-    return [_sparse_doc(cid, m, t) for cid, m, t in zip(got["ids"], metas, tokenize(texts), strict=True)]
-
-
-def _sparse_doc(chunk_id_: str, meta: dict[str, Any], tokens: Sequence[str]) -> SparseDoc:
-    def field(name: str) -> str | None:
-        return str(meta[name]) if meta.get(name) else None
-
-    return SparseDoc(chunk_id_, str(meta["article_id"]), tuple(tokens), field("source"), field("published_at"))
-
-
-def _node(article: Article, version: str, chunk: Chunk, embedding: Sequence[float]) -> TextNode:
-    metadata: dict[str, Any] = {
-        "article_id": article.id,
-        "version": version,
-        "chunk_index": chunk.index,
-        "start": chunk.start,
-        "end": chunk.end,
-        "title": article.title,
-    }
-    metadata.update({k: getattr(article, k) for k in ("source", "published_at", "lang") if getattr(article, k)})
-    metadata["published_day"] = stored_day(article.published_at)  # Chroma compares numbers only: date filters
-    node = TextNode(
-        id_=chunk_id(article.id, version, chunk.index),
-        text=chunk.text,
-        embedding=list(embedding),
-        metadata=metadata,
-    )
-    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=article.id)
-    return node
-
-
-def _article_metadata(article: Article, version: str, chunk_count: int) -> dict[str, str | int]:
-    meta: dict[str, str | int] = {k: getattr(article, k) for k in _ARTICLE_FIELDS if getattr(article, k) is not None}
-    meta.update(
-        version=version,
-        chunk_count=chunk_count,
-        ingested_at=datetime.now(UTC).isoformat(),
-        text_hash=text_fingerprint(article.text),
-    )
-    return meta
-
-
-def _stored_from_record(article_id: str, text: str | None, meta: Any) -> StoredArticle:
-    meta = dict(meta or {})
-    article = Article(
-        id=article_id,
-        text=text or "",
-        **{k: (str(meta[k]) if k in meta else None) for k in _ARTICLE_FIELDS if k != "title"},
-        title=str(meta.get("title", "")),
-    )
-    return StoredArticle(
-        article=article,
-        version=str(meta.get("version", "")),
-        chunk_count=int(meta.get("chunk_count", 0)),
-        ingested_at=str(meta.get("ingested_at", "")),
-    )
-
-
-def _ids_and_metas(got: Any) -> tuple[list[str], list[dict[str, Any]]]:
-    return list(got["ids"]), [dict(m or {}) for m in got["metadatas"] or []]
-
-
-def _runs_without_repeats(items: Sequence[WriteItem]) -> list[list[WriteItem]]:
-    """Split ``items`` in order into runs in which no article id appears twice."""
-    runs: list[list[WriteItem]] = [[]]
-    for item in items:
-        if any(item[0].id == held[0].id for held in runs[-1]):
-            runs.append([])
-        runs[-1].append(item)
-    return [run for run in runs if run]
-
-
-def _any_of(conditions: list[dict[str, Any]]) -> Where:
-    """A Chroma ``where`` true when any condition is (``$or`` wants at least two)."""
-    return cast(Where, conditions[0] if len(conditions) == 1 else {"$or": conditions})
-
-
-def _centroid(embeddings: Sequence[Sequence[float]]) -> np.ndarray:
-    """The article's direction in the chunk space: the normalised mean of its chunk vectors."""
-    centroid = np.mean(np.asarray(embeddings, dtype=np.float32), axis=0)
-    return centroid / (float(np.linalg.norm(centroid)) or 1.0)

@@ -9,9 +9,10 @@ from llama_index.core import Settings as LlamaSettings
 from llama_index.core import VectorStoreIndex
 from llama_index.core.llms import LLM
 
+from index.chroma import open_client, open_http_client
 from index.embedding import Embedder, load_embedder, vector_space
 from index.ingest import ChunkingPolicy
-from index.store import ArticleStore, open_client, open_http_client
+from index.store import ArticleStore
 from service.answering.cache import AnswerCache
 from service.answering.checks.judge import ClaimJudge
 from service.answering.evidence import EvidencePolicy, SentenceVectors

@@ -1,6 +1,6 @@
-"""The evidence-first answering core: evidence sentences in, cited and verified sentences out.
+"""Answering: a question in, a cited answer or an abstention out. Imports only llm/, index/ and prompts/.
 
-Flow: ``evidence`` picks the sentences worth showing from the retrieved passages; the model answers
-citing them by id (``claims`` reads its output, ``grammar`` keeps the ids real on llama.cpp);
-``verifier`` scores every claim against its cited sentences; ``engine`` decides and cites.
+Two engines share ``types`` and ``retrieval``: ``rules_engine`` (passages, then ``checks/``) and
+``evidence_engine`` (``evidence`` sentences, ``claims`` cited by id under a ``grammar``, one ``verifier``).
+``responder`` and ``chat`` serve both; ``schemas`` is an answer as data.
 """

@@ -21,7 +21,8 @@ from llama_index.core.query_engine import CustomQueryEngine
 
 from index.chunking import TokenCounter
 from index.filters import ArticleFilter
-from index.store import ArticleStore, StoredArticle
+from index.records import StoredArticle
+from index.store import ArticleStore
 from prompts import load_prompt
 from service.answering.checks.acronyms import expand_acronyms
 from service.answering.checks.anchors import names_another_year, speaks_of_year, year_first

@@ -7,7 +7,7 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage
 
-from index.store import StoredArticle
+from index.records import StoredArticle
 
 
 @dataclass(frozen=True)

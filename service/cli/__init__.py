@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("settings", help="list every CITEWIRE_* setting with its default and description")
-    p.add_argument("--markdown", action="store_true", help="as a markdown table (the README's full list)")
+    p.add_argument("--markdown", action="store_true", help="as a markdown table")
     p.set_defaults(func=_cmd_settings)
 
     p = add("info", "show models, store size and counts")

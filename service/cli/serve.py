@@ -67,7 +67,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
-    from index.store import open_http_client
+    from index.chroma import open_http_client
 
     open_http_client(str(settings.chroma_url))  # fails here once, not in every worker after loading its models
     os.environ.update({f"CITEWIRE_{key.upper()}": str(value) for key, value in flag_overrides(args).items()})

@@ -11,11 +11,13 @@ import pytest
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from index.articles import Article, title_from_text
+from index.chroma import open_client
 from index.chunking import chunk_text
 from index.embedding import Embedder
 from index.ingest import WRITE_WINDOW, ChunkingPolicy, Outcome, ingest_articles
 from index.loaders import load_file
-from index.store import ArticleStore, Lookup, WriteItem, chunk_id, open_client
+from index.records import Lookup, WriteItem, chunk_id
+from index.store import ArticleStore
 
 POLICY = ChunkingPolicy(128, 32)
 CORRECTION = "\n\nCorrection: an earlier version of this article misstated the number of companies as 52."

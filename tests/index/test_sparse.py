@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from index.articles import Article
+from index.chroma import open_client
 from index.embedding import Embedder
 from index.ingest import ChunkingPolicy, ingest_articles
 from index.sparse import SparseDoc, SparseIndex, tokenize
-from index.store import ArticleStore, open_client
+from index.store import ArticleStore
 
 POLICY = ChunkingPolicy(128, 32)
 

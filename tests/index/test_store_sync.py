@@ -14,11 +14,13 @@ import pytest
 
 import index.store as store_module
 from index.articles import Article, chunk_search_text
+from index.chroma import open_client, open_http_client
 from index.chunking import chunk_text
 from index.embedding import Embedder
 from index.ingest import ChunkingPolicy, ingest_articles
+from index.records import chunk_node
 from index.sparse import SparseIndex
-from index.store import ArticleStore, EmbedderMismatchError, StoreMarker, open_client, open_http_client
+from index.store import ArticleStore, EmbedderMismatchError, StoreMarker
 
 POLICY = ChunkingPolicy(128, 32)
 
@@ -131,7 +133,7 @@ def _uncommitted_write(store: ArticleStore, article: Article, embedder: Embedder
     """Chunks of a write whose article record never came: a crash, or another process mid-write."""
     chunks = chunk_text(article.text, embedder.counter, POLICY.max_tokens, POLICY.overlap_tokens)
     vectors = embedder.model.get_text_embedding_batch([chunk_search_text(article.title, c.text) for c in chunks])
-    nodes = [store_module._node(article, article.version, c, v) for c, v in zip(chunks, vectors, strict=True)]
+    nodes = [chunk_node(article, article.version, c, v) for c, v in zip(chunks, vectors, strict=True)]
     store.vector_store.add(nodes)
 
 

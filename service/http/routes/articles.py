@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from index.articles import Article, is_safe_id
 from index.loaders import ArticleFormatError, article_from_record, articles_from_bytes
-from index.store import StoredArticle
+from index.records import StoredArticle
 from service.answering.passages import passage_window
 from service.http.bodies import UnicodeCheckedRoute
 from service.http.schemas import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from index.articles import Article
-from index.store import StoredArticle
+from index.records import StoredArticle
 from service.answering.context import assemble, widen
 from service.answering.types import Passage
 

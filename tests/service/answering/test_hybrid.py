@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from index.articles import Article
+from index.chroma import open_client
 from index.embedding import Embedder
 from index.filters import ArticleFilter
 from index.ingest import ChunkingPolicy, ingest_articles
-from index.store import ArticleStore, open_client
+from index.store import ArticleStore
 from service.answering.retrieval import FusionWeights, HybridRetriever, RetrievalMode
 from service.settings import Settings
 
