@@ -76,6 +76,7 @@ def list_articles(
 
 @read.get("/v1/articles/{article_id}", response_model=ArticleDetail, responses=problems(404))
 def get_article(article_id: str, state: State) -> ArticleDetail:
+    """One article: its metadata and its whole text, the text citation offsets point into."""
     stored = find(state, article_id)
     return ArticleDetail(
         **summary(stored).model_dump(), text=stored.article.text, version=stored.version, ingested_at=stored.ingested_at
