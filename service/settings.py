@@ -260,12 +260,21 @@ class Settings(BaseSettings):
         return self.data_dir / "bm25" / self.collection
 
 
+def settings_rows() -> list[tuple[str, str, str]]:
+    """Every setting as (environment variable, default, description), in declaration order."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "computed" if field.default_factory else "" if field.default is None else str(field.default)
+        rows.append((f"{prefix}{name.upper()}", default, " ".join((field.description or "").split())))
+    return rows
+
+
 def settings_markdown() -> str:
     """Every setting as a markdown table (variable, default, what it does), from the fields' descriptions."""
-    rows = ["| variable | default | what it does |", "|---|---|---|"]
-    prefix = str(Settings.model_config.get("env_prefix", ""))
-    for name, field in Settings.model_fields.items():
-        default = "computed" if field.default_factory else "" if field.default is None else f"`{field.default}`"
-        about = " ".join((field.description or "").split()).replace("|", "\\|")
-        rows.append(f"| `{prefix}{name.upper()}` | {default} | {about} |")
-    return "\n".join(rows)
+    lines = ["| variable | default | what it does |", "|---|---|---|"]
+    for variable, default, about in settings_rows():
+        shown = f"`{default}`" if default and default != "computed" else default
+        cell = about.replace("|", "\\|")
+        lines.append(f"| `{variable}` | {shown} | {cell} |")
+    return "\n".join(lines)

@@ -122,13 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_settings(args: argparse.Namespace) -> int:
-    from service.settings import Settings, settings_markdown
+    from service.settings import settings_markdown, settings_rows
 
     if args.markdown:
         print(settings_markdown())
         return 0
-    for name, field in Settings.model_fields.items():
-        print(f"CITEWIRE_{name.upper():<28} {field.default!s:<24} {' '.join((field.description or '').split())}")
+    for variable, default, about in settings_rows():
+        print(f"{variable:<37} {default:<24} {about}")
     return 0
 
 
