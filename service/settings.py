@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_KEY_CHARS = 12
+
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -209,8 +211,28 @@ class Settings(BaseSettings):
     )
     api_key: SecretStr | None = Field(
         None,
-        description="When set, every write endpoint needs 'Authorization: Bearer <key>' (401 otherwise). "
-        "Without it, writes are open: keep the host on 127.0.0.1.",
+        description="Every write endpoint needs 'Authorization: Bearer <key>' (401 otherwise). Unset: the key "
+        "kept in <data_dir>/api_key (made at first start, 0600; `citewire key` prints it). An empty or short "
+        "key is refused.",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins (scheme://host:port) besides the server's own whose pages may write "
+        "(a write carrying any other Origin, or a cross-site Sec-Fetch-Site, gets 403).",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1"],
+        description="Host names a browser may reach the server by for writes (a defence against DNS "
+        "rebinding); the listening host is always allowed.",
+    )
+    rate_limit_per_minute: float = Field(
+        300.0,
+        ge=0.0,
+        description="Requests per minute each API key (or, without one, each client address) may make, on "
+        "average; more get 429 with Retry-After. 0 turns the limit off. Probes and metrics are not counted.",
+    )
+    rate_limit_burst: int = Field(
+        60, ge=1, le=100_000, description="Requests a client may make at once before the per-minute rate applies."
     )
     protect_reads: bool = Field(False, description="Require the API key for reads (questions, articles) too.")
     max_request_bytes: int = Field(
@@ -221,6 +243,15 @@ class Settings(BaseSettings):
     max_article_chars: int = Field(2_000_000, ge=100, description="Longest article text accepted.")
     sync_ingest_articles: int = Field(
         20, ge=0, description="Batches up to this size are stored before the response; larger ones run as a job."
+    )
+    parse_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="Longest time parsing one uploaded file may take; more gets 422."
+    )
+    job_retention_hours: float = Field(
+        168.0,
+        ge=0.0,
+        description="Finished jobs (ingest and evaluation), their inputs and results are removed after this "
+        "many hours; 0 keeps them.",
     )
     max_queued_requests: int = Field(
         8, ge=0, le=1000, description="Requests that may wait for the model; more get 503 with Retry-After."
@@ -243,6 +274,16 @@ class Settings(BaseSettings):
                 "writes never reach its vector index)"
             )
         return self
+
+    @field_validator("api_key")
+    @classmethod
+    def _a_real_key(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value().strip()) < MIN_KEY_CHARS:
+            raise ValueError(
+                f"CITEWIRE_API_KEY must have at least {MIN_KEY_CHARS} characters (an empty key would let "
+                "an empty token in); unset it to use the generated one in <data_dir>/api_key"
+            )
+        return key
 
     @field_validator("chroma_url")
     @classmethod

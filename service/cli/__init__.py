@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from index.errors import SetupError
 from service.cli.ask import _cmd_ask
+from service.cli.common import settings_from_args
 from service.cli.evaluate import _cmd_eval
 from service.cli.serve import _cmd_serve
 from service.cli.store import _cmd_delete, _cmd_info, _cmd_ingest, _cmd_list
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="as a markdown table")
     p.set_defaults(func=_cmd_settings)
 
+    p = add("key", "print the API key writes need (made in the data dir on first use, unless CITEWIRE_API_KEY is set)")
+    p.set_defaults(func=_cmd_key)
+
     p = add("info", "show models, store size and counts")
     p.set_defaults(func=_cmd_info)
 
@@ -129,6 +133,13 @@ def _cmd_settings(args: argparse.Namespace) -> int:
         return 0
     for variable, default, about in settings_rows():
         print(f"{variable:<37} {default:<24} {about}")
+    return 0
+
+
+def _cmd_key(args: argparse.Namespace) -> int:
+    from service.http.auth import api_key_for
+
+    print(api_key_for(settings_from_args(args)).get_secret_value())
     return 0
 
 

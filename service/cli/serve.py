@@ -21,12 +21,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     say = _announcer(settings)
     if settings.api_key is None:
-        loopback = settings.host in ("127.0.0.1", "localhost", "::1")
-        where = "this machine only" if loopback else f"EVERYONE who can reach {settings.host}"
-        say(
-            f"citewire: no CITEWIRE_API_KEY set: anyone on {where} can add and delete articles "
-            "(set CITEWIRE_API_KEY to require 'Authorization: Bearer <key>' for writes)"
-        )
+        from service.http.auth import key_path, read_or_create_key
+
+        read_or_create_key(key_path(settings))  # made here once, not raced for by workers
+        say(f"citewire: writes need the API key kept in {key_path(settings)} (`citewire key` prints it)")
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.protect_reads:
+        say(f"citewire: EVERYONE who can reach {settings.host} can ask and read (CITEWIRE_PROTECT_READS closes reads)")
     if settings.workers > 1:
         return _serve_workers(args, settings)
     from service.http.app import create_app

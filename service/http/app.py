@@ -11,9 +11,9 @@ from fastapi.staticfiles import StaticFiles
 from service.answering.responder import Responder
 from service.answering.rules_engine import CitewireQueryEngine
 from service.components import Components, build_components, build_engine, configure_for_serving
-from service.http.bodies import UnicodeCheckedRoute
+from service.http.auth import GuardedRoute, api_key_for
 from service.http.errors import install_error_handlers
-from service.http.limits import BodySizeLimit
+from service.http.limits import BodySizeLimit, RateLimit
 from service.http.observability import install_observability
 from service.http.routes import answers, articles, evaluation, openai, service
 from service.http.state import AppState
@@ -41,14 +41,16 @@ def create_app(
             jobs=JobRunner(settings.data_dir / "eval"),
             responder=Responder(ready, gate),
             ingestor=Ingestor(parts, JobRunner(settings.data_dir / "jobs")) if parts is not None else None,
+            api_key=api_key_for(settings),
         )
         metrics.watch(app.state.citewire)
         yield
 
     summary = "Answers about news articles, every claim cited down to the quoted span."
     app = FastAPI(title="Citewire", version="0.1.0", summary=summary, lifespan=lifespan)
-    app.router.route_class = UnicodeCheckedRoute
+    app.router.route_class = GuardedRoute
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     metrics = install_observability(app)  # outermost middleware: ids and timings cover everything
     install_error_handlers(app)
     for router in (service.router, answers.router, openai.router, articles.read, articles.write, evaluation.router):

@@ -1,17 +1,17 @@
 """What every route needs: the loaded parts, reached through FastAPI's dependency injection, and access control.
 
-With ``CITEWIRE_API_KEY`` set, write routes require ``Authorization: Bearer <key>`` (compared in
-constant time) and answer 401 otherwise; with ``CITEWIRE_PROTECT_READS`` reads require it too.
+Routes declare whether they write or read with the ``require_writer`` / ``require_reader`` dependency;
+``service.http.auth`` enforces it.
 """
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
 from index.store import ArticleStore
 from service.answering.responder import Responder
@@ -28,6 +28,7 @@ class AppState:
     jobs: JobRunner
     responder: Responder
     ingestor: Ingestor | None  # None when the app was given an engine without its components
+    api_key: SecretStr
 
     @property
     def store(self) -> ArticleStore:
@@ -41,31 +42,15 @@ def _state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(_state)]
 
 
-def _check_key(request: Request, state: AppState) -> None:
-    key = state.settings.api_key
-    if key is None:
-        return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    expected = key.get_secret_value().encode("utf-8")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode("utf-8"), expected):
-        raise HTTPException(
-            status_code=401,
-            detail="this endpoint needs the API key: 'Authorization: Bearer <CITEWIRE_API_KEY>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-# Declares the scheme in the OpenAPI schema; the header itself is checked by ``_check_key``.
-_bearer = HTTPBearer(auto_error=False, description="CITEWIRE_API_KEY, when the server has one.")
+# Declares the scheme in the OpenAPI schema; the header itself is checked by ``service.http.auth.AccessGuard``,
+# before the body is read (a dependency runs only after FastAPI has read and parsed it).
+_bearer = HTTPBearer(auto_error=False, description="The API key: CITEWIRE_API_KEY, or the one in <data_dir>/api_key.")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def require_writer(request: Request, state: State, _: Bearer) -> None:
-    """Dependency of every route that changes what is stored or starts work in the background."""
-    _check_key(request, state)
+def require_writer(_: Bearer) -> None:
+    """Marks a route that changes what is stored or starts background work: the key and origin are checked."""
 
 
-def require_reader(request: Request, state: State) -> None:
-    """Dependency of every read route: open unless CITEWIRE_PROTECT_READS is set."""
-    if state.settings.protect_reads:
-        _check_key(request, state)
+def require_reader(_: Bearer) -> None:
+    """Marks a read route: open unless CITEWIRE_PROTECT_READS is set, then the key is checked."""

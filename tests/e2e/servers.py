@@ -79,3 +79,8 @@ def seeded_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator
     args = citewire("serve", "--data-dir", str(data_dir), "--port", str(port))
     with running(args, f"{base}/healthz", data_dir / "server.log", env=env):
         yield base
+
+
+def write_headers(data_dir: Path) -> dict[str, str]:
+    """The ``Authorization`` header writes need: the key ``citewire serve`` generated into ``data_dir``."""
+    return {"Authorization": f"Bearer {(data_dir / 'api_key').read_text(encoding='utf-8').strip()}"}

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.servers import citewire, free_port, running
+from tests.e2e.servers import citewire, free_port, running, write_headers
 from tests.e2e.test_seed_http import assert_citations_check_out
 
 pytestmark = pytest.mark.slow
@@ -162,7 +162,8 @@ def test_a_write_through_one_worker_reaches_the_other_workers_retrieval(workers:
     _, before = workers.probe(0, FERRY_QUESTION, FERRY["id"])
     assert before["abstained"] and before["timings_ms"]["generate"] == 0  # nothing to find: no generation
 
-    response = httpx.post(f"{workers.base}/v1/articles?write=1", json=FERRY, timeout=60)
+    headers = write_headers(workers.log.parent)
+    response = httpx.post(f"{workers.base}/v1/articles?write=1", json=FERRY, headers=headers, timeout=60)
     assert response.status_code == 202, response.text
     writer = workers.pid_of("POST /v1/articles?write=1")
     job_id = response.json()["id"]

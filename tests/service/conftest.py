@@ -79,4 +79,12 @@ def api(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, restore_to
     engine = build_engine(components, llm=llm)
     app = create_app(settings, engine=engine, components=components)
     with TestClient(app, raise_server_exceptions=False) as client:
+        authorize(client)
         yield Api(client=client, llm=llm, article=article, chunk_count=report.chunks_written)
+
+
+def authorize(client: TestClient) -> TestClient:
+    """Send the server's API key (generated into its data dir) with every request of ``client``."""
+    key = client.app.state.citewire.api_key.get_secret_value()  # type: ignore[attr-defined]
+    client.headers["Authorization"] = f"Bearer {key}"
+    return client

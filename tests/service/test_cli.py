@@ -265,18 +265,18 @@ def test_ask_rejects_bad_filters_before_loading_anything(
 
 
 @pytest.mark.parametrize(
-    ("env", "host", "warning"),
+    ("env", "host", "told"),
     [
-        ({}, "127.0.0.1", "this machine only"),
-        ({"CITEWIRE_HOST": "0.0.0.0"}, "0.0.0.0", "EVERYONE who can reach 0.0.0.0"),
-        ({"CITEWIRE_API_KEY": "k" * 24}, "127.0.0.1", None),
+        ({}, "127.0.0.1", ["writes need the API key kept in"]),
+        ({"CITEWIRE_HOST": "0.0.0.0"}, "0.0.0.0", ["writes need the API key", "EVERYONE who can reach 0.0.0.0"]),
+        ({"CITEWIRE_API_KEY": "k" * 24}, "127.0.0.1", []),
     ],
     ids=["no key: loopback", "no key: all interfaces", "a key"],
 )
-def test_serve_binds_to_loopback_by_default_and_warns_without_a_key(
+def test_serve_binds_to_loopback_by_default_and_keeps_writes_closed(
     env: dict[str, str],
     host: str,
-    warning: str | None,
+    told: list[str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -289,7 +289,19 @@ def test_serve_binds_to_loopback_by_default_and_warns_without_a_key(
     assert main(["serve", "--data-dir", str(tmp_path)]) == 0
     assert served["host"] == host
     err = capsys.readouterr().err
-    if warning is None:
-        assert "CITEWIRE_API_KEY" not in err
+    for line in told:
+        assert line in err
+    key_file = tmp_path / "api_key"
+    if "CITEWIRE_API_KEY" in env:
+        assert not key_file.exists() and "API key" not in err
     else:
-        assert "no CITEWIRE_API_KEY set" in err and warning in err
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert main(["key", "--data-dir", str(tmp_path)]) == 0
+        assert capsys.readouterr().out.strip() == key_file.read_text().strip()
+
+
+@pytest.mark.parametrize("key", ["", "   ", "short"])
+def test_an_empty_or_short_key_is_refused(key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITEWIRE_API_KEY", key)
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: pytest.fail("served with an empty key"))
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 2

@@ -11,12 +11,12 @@ from service.answering.chat import Turn
 from service.answering.responder import AnswerRequest
 from service.answering.schemas import QueryResponse, SearchResponse, to_query_response, to_search_response
 from service.answering.types import Answer
-from service.http.bodies import UnicodeCheckedRoute
+from service.http.auth import GuardedRoute
 from service.http.delivery import ANSWER_RESPONSES, chat_response, check_length, deliver, prepare
 from service.http.schemas import ChatRequest, ChatResponse, QueryRequest, SearchRequest, problems
 from service.http.state import State, require_reader
 
-router = APIRouter(tags=["answers"], dependencies=[Depends(require_reader)], route_class=UnicodeCheckedRoute)
+router = APIRouter(tags=["answers"], dependencies=[Depends(require_reader)], route_class=GuardedRoute)
 
 
 @router.post("/v1/query", response_model=QueryResponse, responses=ANSWER_RESPONSES)

@@ -15,7 +15,7 @@ from index.articles import Article, is_safe_id
 from index.loaders import ArticleFormatError, article_from_record, articles_from_bytes
 from index.records import StoredArticle
 from service.answering.passages import passage_window
-from service.http.bodies import UnicodeCheckedRoute
+from service.http.auth import GuardedRoute
 from service.http.schemas import (
     ArticleBatchIn,
     ArticleDetail,
@@ -35,13 +35,13 @@ from service.jobs.ingestion import Ingestor, summarize
 from service.jobs.queue import Job
 
 read = APIRouter(
-    tags=["articles"], dependencies=[Depends(require_reader)], responses=problems(401), route_class=UnicodeCheckedRoute
+    tags=["articles"], dependencies=[Depends(require_reader)], responses=problems(401), route_class=GuardedRoute
 )
 write = APIRouter(
     tags=["articles"],
     dependencies=[Depends(require_writer)],
     responses=problems(400, 401, 413, 422, 503),
-    route_class=UnicodeCheckedRoute,
+    route_class=GuardedRoute,
 )
 _ASYNC: dict[int | str, dict[str, Any]] = {
     202: {"model": IngestJob, "description": "A large batch, stored in the background."}

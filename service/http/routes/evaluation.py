@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from service.evaluation.dataset import QuestionFormatError, question_from_record
 from service.evaluation.jobs import EvalOptions, evaluation_job
-from service.http.bodies import UnicodeCheckedRoute
+from service.http.auth import GuardedRoute
 from service.http.schemas import EvalJob, EvalRequest, problems
 from service.http.state import State, require_reader, require_writer
 from service.jobs.queue import Job
 
-router = APIRouter(tags=["evaluation"], route_class=UnicodeCheckedRoute)
+router = APIRouter(tags=["evaluation"], route_class=GuardedRoute)
 
 
 @router.post(

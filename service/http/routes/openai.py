@@ -11,12 +11,12 @@ from fastapi.responses import StreamingResponse
 
 from service.answering.responder import AnswerRequest, Prepared
 from service.http import openai_compat
-from service.http.bodies import UnicodeCheckedRoute
+from service.http.auth import GuardedRoute
 from service.http.delivery import ANSWER_RESPONSES, SSE_HEADERS, chat_response, check_length, events, prepare, run
 from service.http.schemas import problems
 from service.http.state import State, require_reader
 
-router = APIRouter(tags=["openai"], dependencies=[Depends(require_reader)], route_class=UnicodeCheckedRoute)
+router = APIRouter(tags=["openai"], dependencies=[Depends(require_reader)], route_class=GuardedRoute)
 
 
 @router.post("/v1/chat/completions", response_model=openai_compat.ChatCompletion, responses=ANSWER_RESPONSES)

@@ -7,13 +7,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from service.http.bodies import UnicodeCheckedRoute
+from service.http.auth import GuardedRoute
 from service.http.schemas import Health
 from service.http.state import State
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
-router = APIRouter(tags=["service"], route_class=UnicodeCheckedRoute)
+router = APIRouter(tags=["service"], route_class=GuardedRoute)
 
 
 @router.get("/healthz", response_model=Health)

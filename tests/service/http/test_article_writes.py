@@ -21,7 +21,7 @@ from tests.conftest import SEED_PATH
 from tests.index.test_html import CANONICAL, FURNITURE, NEWS_PAGE, PARAGRAPHS
 from tests.service.fakes import ScriptedLLM
 
-KEY = "s3cret-key"
+KEY = "s3cret-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 STORY = (
     "The city council approved a new tram line on Monday. The line will connect the harbour with the "
@@ -267,7 +267,13 @@ def test_list_pages_and_filters(svc: Service) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}, {"Authorization": f"Basic {KEY}"}],
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Bearer "},
+        {"Authorization": KEY},
+        {"Authorization": f"Basic {KEY}"},
+    ],
 )
 def test_writes_need_the_key(svc: Service, headers: dict[str, str]) -> None:
     calls = [
@@ -295,9 +301,76 @@ def test_reads_can_require_the_key_too(tmp_path: Path, embedder: Embedder, resto
         assert guarded.client.get("/healthz").status_code == 200
 
 
-def test_without_a_key_writes_are_open(tmp_path: Path, embedder: Embedder, restore_torch_threads: None) -> None:
-    for open_ in _service(tmp_path, embedder):
-        assert open_.client.post("/v1/articles", json=_article(70)).status_code == 200
+def test_without_a_key_setting_writes_need_the_generated_key(
+    tmp_path: Path, embedder: Embedder, restore_torch_threads: None
+) -> None:
+    for closed in _service(tmp_path, embedder):
+        _assert_4xx_with_detail(closed.client.post("/v1/articles", json=_article(70)), 401)
+        key_file = tmp_path / "api_key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        key = key_file.read_text().strip()
+        assert len(key) >= 32
+        authorized = {"Authorization": f"Bearer {key}"}
+        assert closed.client.post("/v1/articles", json=_article(70), headers=authorized).status_code == 200
+    for restarted in _service(tmp_path, embedder):  # the same key next time
+        headers = {"Authorization": f"Bearer {key}"}
+        assert restarted.client.put("/v1/articles/story-70", json=_article(70), headers=headers).status_code == 200
+
+
+def test_the_key_is_checked_before_the_body_is_parsed(svc: Service) -> None:
+    broken = b'{"text": ' + b"[" * 50_000  # FastAPI would answer 422 after parsing it
+    for path in ("/v1/articles", "/v1/articles/upload", "/v1/eval"):
+        response = svc.client.post(path, content=broken, headers={"content-type": "application/json"})
+        _assert_4xx_with_detail(response, 401)
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Origin": "http://127.0.0.1:9999"}, "origin"),
+        ({"Origin": "null"}, "origin"),
+        ({"Sec-Fetch-Site": "cross-site"}, "cross-site"),
+        ({"Sec-Fetch-Site": "same-site"}, "same-site"),
+        ({"Origin": "http://rebound.example:8000", "Host": "rebound.example:8000"}, "host name"),
+    ],
+    ids=["another origin", "an opaque origin", "cross-site", "another port", "DNS rebinding"],
+)
+def test_a_web_page_of_another_origin_cannot_write_even_with_the_key(
+    svc: Service, headers: dict[str, str], reason: str
+) -> None:
+    response = svc.client.put("/v1/articles/story-80", json=_article(80), headers={**AUTH, **headers})
+    _assert_4xx_with_detail(response, 403)
+    assert reason in response.json()["detail"]
+    assert svc.client.get("/v1/articles/story-80").status_code == 404
+
+
+def test_the_servers_own_page_and_listed_origins_may_write(
+    tmp_path: Path, embedder: Embedder, restore_torch_threads: None
+) -> None:
+    allowed = "http://127.0.0.1:9999"
+    for served in _service(tmp_path, embedder, api_key=KEY, allowed_origins=[allowed]):
+        own = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+        for n, origin in enumerate([own, {"Origin": allowed}]):
+            headers = {**AUTH, **origin, "Host": "testserver"}
+            response = served.client.put(f"/v1/articles/story-{81 + n}", json=_article(81 + n), headers=headers)
+            assert response.status_code == (403 if n == 0 else 200), response.text  # 'testserver' is no known host
+        served.settings.allowed_hosts.append("testserver")
+        response = served.client.put("/v1/articles/story-81", json=_article(81), headers={**AUTH, **own})
+        assert response.status_code == 200, response.text
+
+
+def test_too_many_requests_get_429_with_retry_after(
+    tmp_path: Path, embedder: Embedder, restore_torch_threads: None
+) -> None:
+    for limited in _service(tmp_path, embedder, api_key=KEY, rate_limit_per_minute=6, rate_limit_burst=3):
+        statuses = [limited.client.get("/v1/articles").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        refused = limited.client.get("/v1/articles")
+        _assert_4xx_with_detail(refused, 429)
+        assert 1 <= int(refused.headers["retry-after"]) <= 10
+        assert limited.client.get("/healthz").status_code == 200  # probes are not counted
+        # The key's holder has a bucket of its own, apart from the address's.
+        assert limited.client.get("/v1/articles", headers=AUTH).status_code == 200
 
 
 # -- limits and hostile input -----------------------------------------------------------------------

@@ -250,7 +250,7 @@ def test_readyz_is_503_when_the_store_does_not_answer() -> None:
 
 
 def test_probes_and_metrics_need_no_api_key(api: Api, tmp_path: Path, restore_torch_threads: None) -> None:
-    settings = Settings(data_dir=tmp_path, api_key="s3cret", protect_reads=True)  # type: ignore[arg-type]
+    settings = Settings(data_dir=tmp_path, api_key="s3cret-key-0123456789", protect_reads=True)  # type: ignore[arg-type]
     app = create_app(settings, engine=api.client.app.state.citewire.engine)  # type: ignore[attr-defined]
     with TestClient(app) as client:
         assert client.post("/v1/query", json={"question": ANSWERABLE}).status_code == 401
