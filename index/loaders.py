@@ -90,11 +90,13 @@ def load_file(path: Path) -> Iterator[Article]:
     yield from articles_from_bytes(str(path), path.read_bytes())
 
 
-def articles_from_bytes(name: str, data: bytes) -> Iterator[Article]:
+def articles_from_bytes(name: str, data: bytes, *, max_articles: int | None = None) -> Iterator[Article]:
     """Yield the articles in a file called ``name`` holding ``data`` (an upload, or a file read from disk).
 
     The suffix of ``name`` picks the format and its stem is the id of a text or HTML article; errors
-    start with ``name:`` (``name:lineno:`` for a JSONL line).
+    start with ``name:`` (``name:lineno:`` for a JSONL line). With ``max_articles``, reading stops after
+    ``max_articles + 1`` articles: enough for the caller to refuse a file over its limit without parsing
+    (and detecting the language of) the rest of it.
     """
     suffix = _check_suffix(name)
     try:
@@ -102,7 +104,7 @@ def articles_from_bytes(name: str, data: bytes) -> Iterator[Article]:
     except ArticleFormatError as exc:
         raise ArticleFormatError(f"{name}: {exc}") from exc
     if suffix in JSONL_SUFFIXES:
-        yield from _jsonl_articles(name, raw)
+        yield from _jsonl_articles(name, raw, max_articles)
         return
     stem = PurePosixPath(name.replace("\\", "/")).stem
     try:
@@ -114,17 +116,31 @@ def articles_from_bytes(name: str, data: bytes) -> Iterator[Article]:
         raise ArticleFormatError(f"{name}: {exc}") from exc
 
 
-def _jsonl_articles(name: str, raw: str) -> Iterator[Article]:
-    for lineno, line in enumerate(raw.split("\n"), start=1):
+def _jsonl_articles(name: str, raw: str, max_articles: int | None = None) -> Iterator[Article]:
+    seen = 0
+    for lineno, line in enumerate(_lines(raw), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
             if not isinstance(record, dict):
                 raise ArticleFormatError("each line must be a JSON object")
-            yield article_from_record(record)
+            article = article_from_record(record)
         except (json.JSONDecodeError, ArticleFormatError) as exc:
             raise ArticleFormatError(f"{name}:{lineno}: {exc}") from exc
+        seen += 1
+        yield article
+        if max_articles is not None and seen > max_articles:
+            return  # the caller has one more than it accepts: the rest is never parsed
+
+
+def _lines(raw: str) -> Iterator[str]:
+    """The lines of ``raw`` one at a time: stopping early never splits (copies) the rest of a large file."""
+    start = 0
+    while (end := raw.find("\n", start)) >= 0:
+        yield raw[start:end]
+        start = end + 1
+    yield raw[start:]
 
 
 def _check_suffix(name: str) -> str:

@@ -18,6 +18,7 @@ from service.http.observability import install_observability
 from service.http.routes import answers, articles, evaluation, openai, service
 from service.http.state import AppState
 from service.jobs.ingestion import Ingestor
+from service.jobs.parsing import close_parse_pool
 from service.jobs.queue import JobRunner
 from service.llm.gate import GenerationGate
 from service.settings import Settings
@@ -45,6 +46,7 @@ def create_app(
         )
         metrics.watch(app.state.citewire)
         yield
+        close_parse_pool()  # the upload parsers' worker processes, started on first use
 
     summary = "Answers about news articles, every claim cited down to the quoted span."
     app = FastAPI(title="Citewire", version="0.1.0", summary=summary, lifespan=lifespan)

@@ -503,3 +503,41 @@ def test_foreign_letters_tell_readings_apart() -> None:
     assert foreign_letters("Vláda schválila rozpočet", "cs") < foreign_letters("Vláda schválila rozpoèet", "cs")
     assert foreign_letters("les œuvres", "fr") < foreign_letters("les ½uvres", "fr")
     assert foreign_letters("the “new rules” – 25°C", "en") == 0
+
+
+# -- the article limit ------------------------------------------------------------------------------
+
+
+def test_jsonl_reading_stops_one_article_past_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upload over the limit is refused without parsing (and language-detecting) the rest of it."""
+    import index.loaders
+
+    built: list[str] = []
+
+    def counting(record: dict[str, Any]) -> Article:
+        built.append(record["id"])
+        return article_from_record(record)
+
+    monkeypatch.setattr(index.loaders, "article_from_record", counting)
+    lines = [json.dumps({"id": f"a{i}", "text": f"{BODY} Number {i}."}) for i in range(5000)]
+    data = "\n\n".join([*lines, "{not json: never reached"]).encode()
+    articles = list(articles_from_bytes("many.jsonl", data, max_articles=5))
+    assert [a.id for a in articles] == built == [f"a{i}" for i in range(6)]
+    assert len(list(articles_from_bytes("few.jsonl", "\n".join(lines[:3]).encode(), max_articles=5))) == 3
+    at_the_limit = "\n".join([*lines[:5], "{not json"]).encode()  # five articles are not over a limit of five
+    with pytest.raises(ArticleFormatError, match=r"^short\.jsonl:6: "):
+        list(articles_from_bytes("short.jsonl", at_the_limit, max_articles=5))
+
+
+def test_a_limit_of_zero_still_shows_one_article() -> None:
+    """The caller learns a file has more than it accepts (one more), even when it accepts none."""
+    assert len(list(articles_from_bytes("one.txt", f"Title\n\n{BODY}".encode(), max_articles=0))) == 1
+    record = json.dumps({"text": BODY})
+    assert len(list(articles_from_bytes("two.jsonl", f"{record}\n{record}".encode(), max_articles=0))) == 1
+
+
+@pytest.mark.parametrize("raw", ["", "\n", "a", "a\n", "a\n\nb", "\na\r\nb\n\n", "x" * 10])
+def test_jsonl_lines_split_as_str_split(raw: str) -> None:
+    from index.loaders import _lines
+
+    assert list(_lines(raw)) == raw.split("\n")

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from index.articles import Article, is_safe_id
-from index.loaders import ArticleFormatError, article_from_record, articles_from_bytes
+from index.loaders import ArticleFormatError, article_from_record
 from index.records import StoredArticle
 from service.answering.passages import passage_window
 from service.http.auth import GuardedRoute
@@ -32,6 +32,7 @@ from service.http.schemas import (
 )
 from service.http.state import AppState, State, require_reader, require_writer
 from service.jobs.ingestion import Ingestor, summarize
+from service.jobs.parsing import ParseCrashedError, ParseTimeoutError, parse_upload
 from service.jobs.queue import Job
 
 read = APIRouter(
@@ -128,12 +129,16 @@ async def add_articles(body: ArticleIn | ArticleBatchIn, state: State) -> JSONRe
     """Store one article, or a batch (``{"articles": [...]}``); says what happened to each."""
     items = body.articles if isinstance(body, ArticleBatchIn) else [body]
     _check_batch(state, len(items))
-    return await _store(state, [_article(state, item) for item in items])
+    # In a thread: language detection takes ~10 ms an article, seconds for a full batch.
+    return await _store(state, await run_in_threadpool(lambda: [_article(state, item) for item in items]))
 
 
 @write.post("/v1/articles/upload", response_model=IngestResult, responses=_ASYNC)
 async def upload_articles(state: State, files: Annotated[list[UploadFile], File()]) -> JSONResponse:
-    """Upload .txt, .md, .html or .jsonl files (multipart field ``files``); each file name is only a label."""
+    """Upload .txt, .md, .html or .jsonl files (multipart field ``files``); each file name is only a label.
+
+    Each file is parsed in a worker process within ``parse_timeout_s`` (a hostile page never stalls the
+    server), and reading stops at one article over ``max_batch_articles``, counted across the files."""
     articles: list[Article] = []
     for upload in files:
         name = PurePath((upload.filename or "upload.txt").replace("\\", "/")).name or "upload.txt"
@@ -141,8 +146,13 @@ async def upload_articles(state: State, files: Annotated[list[UploadFile], File(
         if len(data) > state.settings.max_upload_bytes:
             raise HTTPException(status_code=413, detail=f"{name}: larger than {state.settings.max_upload_bytes} bytes")
         try:
-            articles.extend(articles_from_bytes(name, data))
-        except ArticleFormatError as exc:
+            articles += await parse_upload(
+                name,
+                data,
+                timeout_s=state.settings.parse_timeout_s,
+                max_articles=state.settings.max_batch_articles - len(articles),
+            )
+        except (ArticleFormatError, ParseTimeoutError, ParseCrashedError) as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         _check_batch(state, len(articles))
     for article in articles:
@@ -157,7 +167,7 @@ async def replace_article(article_id: str, body: ArticleIn, state: State) -> Art
         raise HTTPException(status_code=422, detail="article id must be letters, digits, '_', '.', ':' or '-'")
     if body.id is not None and body.id != article_id:
         raise HTTPException(status_code=422, detail=f"body id {body.id!r} differs from the path's {article_id!r}")
-    article = _article(state, body.model_copy(update={"id": article_id}))
+    article = await run_in_threadpool(_article, state, body.model_copy(update={"id": article_id}))
     (result,) = await run_in_threadpool(_ingestor(state).ingest, [article])
     return ArticleResult(**result)
 

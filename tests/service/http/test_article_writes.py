@@ -4,6 +4,7 @@ uploading, replacing, deleting and listing articles, duplicates, jobs, access co
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.embedding import Embedder
+from index.loaders import articles_from_bytes
 from service.components import build_components, build_engine
 from service.http.app import create_app
 from service.settings import Settings
@@ -416,3 +418,81 @@ def test_malformed_json_gets_422(svc: Service) -> None:
         "/v1/articles", content=b'{"text": "unterminated', headers={**AUTH, "content-type": "application/json"}
     )
     _assert_4xx_with_detail(response, 422)
+
+
+# -- parsing in worker processes --------------------------------------------------------------------
+
+
+def test_uploads_parsed_in_workers_give_the_articles_parsing_gives(svc: Service) -> None:
+    """.txt, .md, .html and .jsonl files go through the parse pool; what is stored is what the loader reads."""
+    files = {
+        "pool-seed.txt": SEED_PATH.read_bytes() + b"\nAnalysts expect the dispute to last into next year.\n",
+        "pool-notes.md": f"# Tram works begin\n\n{STORY} Works begin in May.".encode(),
+        "pool-page.html": NEWS_PAGE.encode("utf-8"),
+        "pool-feed.jsonl": json.dumps(
+            _article(80, source="Wire C", url="https://example.com/2025/04/02/tram")
+        ).encode(),
+    }
+    results: list[dict[str, Any]] = []
+    for batch in (["pool-seed.txt", "pool-notes.md", "pool-page.html"], ["pool-feed.jsonl"]):  # at most 3: no job
+        upload = [("files", (name, files[name], "application/octet-stream")) for name in batch]
+        response = svc.client.post("/v1/articles/upload", files=upload, headers=AUTH)
+        assert response.status_code == 200, response.text
+        results += response.json()["results"]
+    fields = ("title", "text", "source", "url", "published_at", "section", "author", "lang")
+    for (name, data), result in zip(files.items(), results, strict=True):
+        (expected,) = articles_from_bytes(name, data)
+        assert result["id"] == expected.id
+        stored = svc.client.get(f"/v1/articles/{result['duplicate_of'] or expected.id}").json()  # a copy is stored once
+        assert {f: stored[f] for f in fields} == {f: getattr(expected, f) for f in fields}, name
+
+
+def test_the_article_limit_counts_across_files_and_stops_reading(svc: Service) -> None:
+    """50 articles at most: 30 + 30 is over, and a file over the limit is refused before its broken end."""
+    lines = [json.dumps({"text": f"Tram line item {i}."}) for i in range(300)]
+    thirty = "\n".join(lines[:30]).encode()
+    response = svc.client.post(
+        "/v1/articles/upload", files=[("files", ("a.jsonl", thirty)), ("files", ("b.jsonl", thirty))], headers=AUTH
+    )
+    _assert_4xx_with_detail(response, 413)
+    assert "more than 50 articles" in response.json()["detail"]
+    many = "\n".join([*lines, "{not json"]).encode()  # read to its end, this file would get 422
+    _assert_4xx_with_detail(
+        svc.client.post("/v1/articles/upload", files=[("files", ("many.jsonl", many))], headers=AUTH), 413
+    )
+
+
+def test_a_file_that_parses_too_long_gets_422_while_the_server_keeps_answering(
+    tmp_path: Path, embedder: Embedder, restore_torch_threads: None
+) -> None:
+    """A 2 MB page of table rows takes trafilatura over ten seconds: its worker is killed at the limit (1 s),
+    and /healthz is answered at once all along."""
+    slow_page = b"<html><body><table>" + b"<tr><td>cell text words</td></tr>" * 60_000 + b"</table></body></html>"
+    limits = {"max_upload_bytes": 3_000_000, "max_request_bytes": 4_000_000, "parse_timeout_s": 1.0}
+    for big in _service(tmp_path, embedder, api_key=KEY, **limits):
+        outcome: dict[str, Any] = {}
+
+        def upload(client: TestClient, outcome: dict[str, Any]) -> None:
+            started = time.monotonic()
+            files = [("files", ("slow.html", slow_page, "text/html"))]
+            outcome["response"] = client.post("/v1/articles/upload", files=files, headers=AUTH)
+            outcome["seconds"] = time.monotonic() - started
+
+        uploading = threading.Thread(target=upload, args=(big.client, outcome))
+        uploading.start()
+        latencies: list[float] = []
+        while uploading.is_alive():
+            asked = time.monotonic()
+            assert big.client.get("/healthz").status_code == 200
+            if uploading.is_alive():
+                latencies.append(time.monotonic() - asked)
+            time.sleep(0.05)
+        uploading.join()
+        response = outcome["response"]
+        _assert_4xx_with_detail(response, 422)
+        assert response.json()["detail"].startswith("slow.html: parsing took longer than the limit of 1 s")
+        assert outcome["seconds"] < 10  # a worker's start (not counted) and the second the limit allows
+        assert len(latencies) >= 5 and max(latencies) < 1.0, latencies
+        notes = [("files", ("after.md", f"# After the kill\n\n{STORY}".encode(), "text/markdown"))]
+        after = big.client.post("/v1/articles/upload", files=notes, headers=AUTH)  # on a new pool
+        assert after.status_code == 200 and after.json()["results"][0]["title"] == "After the kill", after.text
