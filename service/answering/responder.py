@@ -18,7 +18,7 @@ from index.filters import ArticleFilter
 from service.answering.chat import Turn, needs_rewrite, standalone_question
 from service.answering.rules_engine import CitewireQueryEngine
 from service.answering.types import Answer, Draft
-from service.llm.gate import GenerationGate, Ticket
+from service.llm.gate import GenerationGate, Stopped, Ticket, checkpoint, stop_when
 
 
 class GenerationTimeout(Exception):
@@ -64,7 +64,8 @@ class Responder:
             question = request.question
             if needs_rewrite(question, request.history):
                 ticket = self.gate.enter()  # the rewrite is a model call too
-                question = standalone_question(self.engine.llm, request.history, question)
+                with stop_when(ticket.expired):
+                    question = standalone_question(self.engine.llm, request.history, question)
             draft = self.engine.draft(question, request.top_k, request.where, request.choices)
             if isinstance(draft, Answer):
                 if ticket is not None:
@@ -82,29 +83,36 @@ class Responder:
         emit: Callable[[str], None] | None = None,
         stop: threading.Event | None = None,
     ) -> Answer | None:
-        """The verified answer; None if ``stop`` was set (the client left) before it was done."""
+        """The verified answer; None if ``stop`` was set (the client left) before it was done.
+
+        The deadline and ``stop`` end verification as well as generation (``stop_when``)."""
         if prepared.answer is not None:
             return prepared.answer
         draft, ticket = prepared.draft, prepared.ticket
         assert draft is not None and ticket is not None
+        stopped = stop.is_set if stop is not None else (lambda: False)
+        answer: Answer | None = None
         try:
-            started = time.perf_counter()
-            pieces: list[str] = []
-            stopped = stop.is_set if stop is not None else (lambda: False)
-            for piece in self.engine.generate(draft, lambda: stopped() or ticket.expired()):
-                pieces.append(piece)
-                if self.observer is not None:
-                    self.observer.piece()
-                if emit is not None:
-                    emit(piece)
-            if stopped():
-                return None
-            if ticket.expired():
-                raise GenerationTimeout(f"the answer took longer than {self.gate.timeout_s:g} s")
-            answer = self.engine.finish(draft, "".join(pieces), (time.perf_counter() - started) * 1000)
-            return self._finished(answer)
+            with stop_when(lambda: stopped() or ticket.expired()):
+                started = time.perf_counter()
+                pieces: list[str] = []
+                for piece in self.engine.generate(draft, lambda: stopped() or ticket.expired()):
+                    pieces.append(piece)
+                    if self.observer is not None:
+                        self.observer.piece()
+                    if emit is not None:
+                        emit(piece)
+                checkpoint()  # generation may have ended early because of a stop
+                answer = self.engine.finish(draft, "".join(pieces), (time.perf_counter() - started) * 1000)
+        except Stopped:
+            pass
         finally:
             self.gate.leave(ticket)
+        if stopped():
+            return None
+        if answer is None:
+            raise GenerationTimeout(f"the answer took longer than {self.gate.timeout_s:g} s")
+        return self._finished(answer)
 
     def _finished(self, answer: Answer) -> Answer:
         """Every answer ``prepare`` or ``run`` hands out passes here once: the one place it is observed."""

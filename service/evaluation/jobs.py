@@ -11,6 +11,7 @@ from service.evaluation.dataset import EvalQuestion
 from service.evaluation.metrics import summarise
 from service.evaluation.runner import RANK_DEPTH, ArticleTexts, CitewireEvalEngine, EvalEngine, evaluate_question
 from service.jobs.queue import JobBody, Reporter
+from service.llm.gate import GenerationGate
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,13 @@ class EvalOptions:
     question_dates: bool = True
 
 
-def evaluation_job(engine: CitewireQueryEngine, questions: Sequence[EvalQuestion], request: EvalOptions) -> JobBody:
-    """A job body that asks every question, reports each result, and returns the summary metrics."""
+def evaluation_job(
+    engine: CitewireQueryEngine, questions: Sequence[EvalQuestion], request: EvalOptions, gate: GenerationGate
+) -> JobBody:
+    """A job body that asks every question, reports each result, and returns the summary metrics.
+
+    Each question takes the served model's slot in the background lane: only when no request waits for it,
+    and within the same deadline as a request (a question past it is recorded with its error)."""
 
     def run(report: Reporter) -> dict[str, Any]:
         eval_engine: EvalEngine
@@ -41,9 +47,10 @@ def evaluation_job(engine: CitewireQueryEngine, questions: Sequence[EvalQuestion
         results = []
         report(None, 0, len(questions))
         for done, question in enumerate(questions, start=1):
-            result = evaluate_question(
-                eval_engine, question, False, texts, request.with_choices, request.question_dates
-            )
+            with gate.slot(background=True):
+                result = evaluate_question(
+                    eval_engine, question, False, texts, request.with_choices, request.question_dates
+                )
             results.append(result)
             report(result, done, len(questions))
         return summarise(results)

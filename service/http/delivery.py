@@ -1,15 +1,18 @@
 """From an answer request to an HTTP reply: queue for the model, then JSON or a Server-Sent Events stream.
 
 Shared by the answering routes (/v1/query, /v1/chat, /v1/chat/completions). Busy and timed-out
-generations become 503 / 504 with a JSON ``detail``.
+generations become 503 / 504 with a JSON ``detail``. A client that leaves stops its generation and
+verification, streamed or not.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -24,6 +27,7 @@ from service.llm.gate import Busy
 # What the answering routes can answer besides 200: declared in the OpenAPI schema.
 ANSWER_RESPONSES = {**STREAMED, **problems(400, 401, 413, 422, 503, 504)}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+DISCONNECT_POLL_S = 0.25  # how often a waiting JSON request checks that its client is still there
 
 
 def check_length(state: AppState, question: str) -> None:
@@ -39,12 +43,20 @@ async def prepare(state: AppState, request: AnswerRequest) -> Prepared:
         raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
 
 
-async def run(state: AppState, prepared: Prepared) -> Answer:
+async def run(state: AppState, prepared: Prepared, request: Request) -> Answer:
+    """The finished answer; generation and verification stop if the client leaves (499) or time runs out (504)."""
+    stop = threading.Event()
+    work = asyncio.ensure_future(run_in_threadpool(state.responder.run, prepared, None, stop))
+    while not work.done():
+        await asyncio.wait({work}, timeout=DISCONNECT_POLL_S)
+        if not work.done() and await request.is_disconnected():
+            stop.set()  # the model is freed at its next token or call
     try:
-        answer = await run_in_threadpool(state.responder.run, prepared)
+        answer = await work
     except GenerationTimeout as exc:
         raise HTTPException(status_code=504, detail=str(exc)) from exc
-    assert answer is not None  # only a stop event ends a run without an answer
+    if answer is None:
+        raise HTTPException(status_code=499, detail="the client closed the request before the answer was done")
     return answer
 
 
@@ -59,10 +71,12 @@ async def _single(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
     yield "final", answer
 
 
-async def deliver(state: AppState, prepared: Prepared, stream: bool, shape: Callable[[Answer], Any]) -> Any:
+async def deliver(
+    state: AppState, prepared: Prepared, request: Request, stream: bool, shape: Callable[[Answer], Any]
+) -> Any:
     """The JSON response, or the SSE stream of it."""
     if not stream:
-        return shape(await run(state, prepared))
+        return shape(await run(state, prepared, request))
     if prepared.answer is not None:
         return StreamingResponse(finished(prepared.answer, shape), media_type="text/event-stream", headers=SSE_HEADERS)
     stream_events = answer_events(GenerationStream(state.responder, prepared), shape)

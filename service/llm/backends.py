@@ -27,6 +27,7 @@ from llama_index.core.llms import LLM, CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from pydantic import PrivateAttr
 
+from service.llm.gate import checkpoint
 from service.llm.gguf import resolve_gguf
 from service.settings import Settings
 
@@ -88,6 +89,7 @@ class LlamaCppChat(CustomLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        checkpoint()
         with self._lock:
             raw = self._request(messages, stream=False, **kwargs)
         text = raw["choices"][0]["message"].get("content") or ""
@@ -99,6 +101,7 @@ class LlamaCppChat(CustomLLM):
             text, finish = "", None
             with self._lock:
                 for part in self._request(messages, stream=True, **kwargs):
+                    checkpoint()
                     choice = part["choices"][0]
                     delta = choice["delta"].get("content") or ""
                     text, finish = text + delta, choice.get("finish_reason") or finish
@@ -135,6 +138,7 @@ class LlamaCppChat(CustomLLM):
         from llama_cpp import LlamaGrammar
 
         compiled = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
+        checkpoint()
         with self._lock:
             tokens, stop = self._restore(messages, prefix_until)
             stream = self._llama.create_completion(
@@ -142,6 +146,7 @@ class LlamaCppChat(CustomLLM):
             )
             try:
                 for part in stream:
+                    checkpoint()
                     text = part["choices"][0]["text"]
                     if text:
                         yield text
@@ -156,6 +161,7 @@ class LlamaCppChat(CustomLLM):
         """P(the reply starts with each label), renormalised over ``labels``: one forward pass, no sampling.
 
         A label counts with its capitalised spelling too (first token of each)."""
+        checkpoint()
         with self._lock:
             tokens, _ = self._restore(messages, prefix_until)
             self._llama.eval(tokens[self._llama.n_tokens :])

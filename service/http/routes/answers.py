@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from service.answering.chat import Turn
 from service.answering.responder import AnswerRequest
@@ -20,7 +20,7 @@ router = APIRouter(tags=["answers"], dependencies=[Depends(require_reader)], rou
 
 
 @router.post("/v1/query", response_model=QueryResponse, responses=ANSWER_RESPONSES)
-async def query(body: QueryRequest, state: State) -> Any:
+async def query(body: QueryRequest, state: State, http: Request) -> Any:
     """Answer a question from the indexed articles, with [n] markers and their citations.
 
     With ``"stream": true``: Server-Sent Events, 'token' events as the model writes, then one
@@ -29,11 +29,11 @@ async def query(body: QueryRequest, state: State) -> Any:
     where = body.filters.to_filter() if body.filters is not None else None
     request = AnswerRequest(body.question, top_k=body.top_k, where=where, choices=body.choices or ())
     prepared = await prepare(state, request)
-    return await deliver(state, prepared, body.stream, lambda answer: to_query_response(answer).model_dump())
+    return await deliver(state, prepared, http, body.stream, lambda answer: to_query_response(answer).model_dump())
 
 
 @router.post("/v1/chat", response_model=ChatResponse, responses=ANSWER_RESPONSES)
-async def chat(body: ChatRequest, state: State) -> Any:
+async def chat(body: ChatRequest, state: State, http: Request) -> Any:
     """Answer the last question of a conversation; a follow-up is first rewritten to stand alone.
 
     ``standalone_question`` tells what was searched. ``"stream": true`` works as on /v1/query."""
@@ -46,7 +46,7 @@ async def chat(body: ChatRequest, state: State) -> Any:
     def shape(answer: Answer) -> dict[str, Any]:
         return chat_response(answer, prepared).model_dump()
 
-    return await deliver(state, prepared, body.stream, shape)
+    return await deliver(state, prepared, http, body.stream, shape)
 
 
 @router.post("/v1/search", response_model=SearchResponse, responses=problems(400, 401, 413, 422))

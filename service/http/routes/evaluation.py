@@ -31,7 +31,9 @@ def start_eval(body: EvalRequest, state: State) -> EvalJob:
         raise HTTPException(status_code=422, detail="question ids must be unique")
     options = EvalOptions(**body.model_dump(exclude={"questions"}))
     try:
-        job = state.jobs.submit(body.engine, evaluation_job(state.engine, questions, options), len(questions))
+        job = state.jobs.submit(
+            body.engine, evaluation_job(state.engine, questions, options, state.responder.gate), len(questions)
+        )
     except OverflowError as exc:
         raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "60"}) from exc
     return _eval_job(job)

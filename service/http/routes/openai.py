@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from service.answering.responder import AnswerRequest, Prepared
@@ -20,13 +20,13 @@ router = APIRouter(tags=["openai"], dependencies=[Depends(require_reader)], rout
 
 
 @router.post("/v1/chat/completions", response_model=openai_compat.ChatCompletion, responses=ANSWER_RESPONSES)
-async def chat_completions(body: openai_compat.OpenAIChatRequest, state: State) -> Any:
+async def chat_completions(body: openai_compat.OpenAIChatRequest, state: State, http: Request) -> Any:
     """OpenAI-compatible chat completions (stream or not); citations in the text and in ``citewire``."""
     question, history = body.conversation()
     check_length(state, question)
     prepared = await prepare(state, AnswerRequest(question, history))
     if not body.stream:
-        return openai_compat.completion(chat_response(await run(state, prepared), prepared), body.model)
+        return openai_compat.completion(chat_response(await run(state, prepared, http), prepared), body.model)
     chunks = _chunks(events(state, prepared), prepared, body.model)
     return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
 

@@ -7,6 +7,7 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage
 
 from service.llm.backends import LlamaCppChat, build_llm, usage_of
+from service.llm.gate import Stopped, stop_when
 from service.settings import Settings
 
 
@@ -33,3 +34,20 @@ def test_a_stream_reports_the_usage_of_the_same_reply_whole(llm: LlamaCppChat, q
 def test_only_the_last_streamed_response_carries_usage(llm: LlamaCppChat) -> None:
     parts = list(llm.stream_chat([ChatMessage(role="user", content="Hi.")]))
     assert all(usage_of(p) == (None, None) for p in parts[:-1])  # only the last one carries it
+
+
+def test_every_model_call_and_token_passes_the_stop_check(llm: LlamaCppChat) -> None:
+    messages = [ChatMessage(role="user", content="Count from one to twenty in words.")]
+    with stop_when(lambda: True):
+        with pytest.raises(Stopped):
+            llm.chat(messages)
+        with pytest.raises(Stopped):
+            llm.label_probabilities(messages, "Count", ["yes", "no"])
+        with pytest.raises(Stopped):
+            list(llm.stream_prefixed(messages, "Count"))
+    tokens: list[str] = []
+    with stop_when(lambda: len(tokens) >= 3), pytest.raises(Stopped):
+        for part in llm.stream_chat(messages):
+            tokens.append(part.delta or "")
+    assert len(tokens) == 3  # stopped at the next token, the model free for the next call
+    assert llm.chat(messages, max_tokens=4).message.content

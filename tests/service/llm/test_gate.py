@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
-from service.llm.gate import Busy, GenerationGate
+from service.llm.gate import Busy, GenerationGate, Stopped, checkpoint, stop_when
 
 
 def _hold(gate: GenerationGate, entered: threading.Event, release: threading.Event) -> threading.Thread:
@@ -83,3 +84,72 @@ def test_leaving_twice_frees_one_slot_only() -> None:
     with pytest.raises(Busy):
         gate.enter()
     gate.leave(first)
+
+
+def _waiter(gate: GenerationGate, order: list[str], name: str, background: bool = False) -> threading.Thread:
+    def work() -> None:
+        with gate.slot(background=background):
+            order.append(name)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+
+def test_requests_are_served_in_arrival_order_and_background_work_after_them() -> None:
+    gate = GenerationGate(max_waiting=8, timeout_s=5)
+    entered, release = threading.Event(), threading.Event()
+    holder = _hold(gate, entered, release)
+    order: list[str] = []
+    threads = [_waiter(gate, order, "background", background=True)]
+    time.sleep(0.05)  # the background job came first
+    for name in ("first", "second", "third"):
+        threads.append(_waiter(gate, order, name))
+        _until(lambda n=len(threads) - 1: gate.waiting == n)
+    release.set()
+    for t in [holder, *threads]:
+        t.join()
+    assert order == ["first", "second", "third", "background"]
+
+
+def test_background_work_takes_a_free_slot_no_request_waits_for() -> None:
+    gate = GenerationGate(max_waiting=0, timeout_s=5)
+    order: list[str] = []
+    _waiter(gate, order, "background", background=True).join(timeout=5)
+    assert order == ["background"] and gate.active == 0
+
+
+def test_model_work_stops_at_the_deadline_of_its_slot() -> None:
+    gate = GenerationGate(max_waiting=0, timeout_s=0.05)
+    with pytest.raises(Stopped), gate.slot():
+        checkpoint()  # in time
+        time.sleep(0.1)
+        checkpoint()  # past the deadline: what a model call does first
+    checkpoint()  # outside any slot nothing stops
+    assert gate.active == 0
+
+
+def test_stop_when_applies_to_its_own_thread_only() -> None:
+    seen: list[bool] = []
+
+    def other() -> None:
+        try:
+            checkpoint()
+            seen.append(False)
+        except Stopped:
+            seen.append(True)
+
+    with stop_when(lambda: True):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        with pytest.raises(Stopped):
+            checkpoint()
+    assert seen == [False]
