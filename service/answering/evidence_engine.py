@@ -15,6 +15,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from index.filters import ArticleFilter
 from prompts import load_prompt
+from service.answering.budget import fit_prompt
 from service.answering.cache import AnswerCache, served_from_cache
 from service.answering.claims import Claim, is_refusal, read_claims
 from service.answering.evidence import (
@@ -76,7 +77,12 @@ class EvidenceEngine(CitewireQueryEngine):
         if not evidence:
             return self._abstain(retrieved, retrieve_ms, 0.0, started)
         shown = [neutralise(e.text) for e in evidence]
-        messages = evidence_messages(asked, evidence, shown, answer_language(question, self.language_confidence))
+        language = answer_language(question, self.language_confidence)
+        k = fit_prompt(
+            lambda k: evidence_messages(asked, evidence[:k], shown[:k], language), len(evidence), *self.prompt_budget()
+        )
+        evidence, shown = evidence[:k], shown[:k]
+        messages = evidence_messages(asked, evidence, shown, language)
         retrieve_ms = (time.perf_counter() - started) * 1000
         passages = [e.passage for e in evidence]
         return Draft(question, asked, retrieved, passages, shown, messages, started, retrieve_ms, evidence, key)

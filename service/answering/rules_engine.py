@@ -24,6 +24,7 @@ from index.filters import ArticleFilter
 from index.records import StoredArticle
 from index.store import ArticleStore
 from prompts import load_prompt
+from service.answering.budget import Counter, fit_prompt
 from service.answering.checks.acronyms import expand_acronyms
 from service.answering.checks.anchors import names_another_year, speaks_of_year, year_first
 from service.answering.checks.answer_kind import asked_kind, states_kind
@@ -41,7 +42,7 @@ from service.answering.context import assemble, widen
 from service.answering.guard import neutralise
 from service.answering.retrieval import Candidate, HybridRetriever, cosine
 from service.answering.types import Answer, Citation, Draft, Passage
-from service.llm.backends import stream_deltas
+from service.llm.backends import prompt_counter, stream_deltas
 
 # Candidates each retriever fetches per passage kept, for fusion and assembly. Fusion can only rank
 # what either list holds: an article fairly high in both (the right one, often) is lost when the
@@ -135,6 +136,8 @@ class CitewireQueryEngine(CustomQueryEngine):
         if self.token_counter is not None:
             relevant = widen(relevant, self.token_counter, self.context_tokens, self.context_sentences)
         shown = [neutralise(p.text) for p in relevant]  # what the model sees and answers are checked against
+        k = fit_prompt(lambda k: self._messages(asked, relevant[:k], shown[:k]), len(relevant), *self.prompt_budget())
+        relevant, shown = relevant[:k], shown[:k]
         messages = self._messages(asked, relevant, shown)
         return Draft(question, asked, retrieved, relevant, shown, messages, started, retrieve_ms)
 
@@ -182,6 +185,10 @@ class CitewireQueryEngine(CustomQueryEngine):
         """Cosine of the question and the answer: a backed sentence about something else scores low."""
         a = np.asarray(self.embed_model.get_text_embedding(strip_markers(answer)), dtype=np.float32)
         return cosine(self.retriever.query_vector(question), a)
+
+    def prompt_budget(self) -> tuple[Counter, int]:
+        """How prompts are counted for the model, and how many tokens they may take: its context less the answer's."""
+        return prompt_counter(self.llm), self.llm.metadata.context_window - self.max_answer_tokens
 
     def _messages(self, question: str, passages: list[Passage], texts: list[str]) -> list[ChatMessage]:
         source_template = load_prompt("source")

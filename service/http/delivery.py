@@ -16,6 +16,7 @@ from fastapi import HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from service.answering.budget import PromptTooLong
 from service.answering.responder import AnswerRequest, GenerationTimeout, Prepared
 from service.answering.schemas import to_query_response
 from service.answering.types import Answer
@@ -41,6 +42,8 @@ async def prepare(state: AppState, request: AnswerRequest) -> Prepared:
         return await run_in_threadpool(state.responder.prepare, request)
     except Busy as exc:
         raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
+    except PromptTooLong as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
 
 
 async def run(state: AppState, prepared: Prepared, request: Request) -> Answer:

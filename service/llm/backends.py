@@ -176,6 +176,11 @@ class LlamaCppChat(CustomLLM):
         total = sum(mass.values()) or 1.0
         return {label: m / total for label, m in mass.items()}
 
+    def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """Tokens the prompt of ``messages`` takes in the context, as the model's chat template writes it."""
+        prompt, _ = self._render(messages)
+        return len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+
     def _first_tokens(self, label: str) -> set[int]:
         variants = {label, label.lower(), label.capitalize()}
         return {self._llama.tokenize(v.encode("utf-8"), add_bos=False, special=False)[0] for v in variants}
@@ -270,6 +275,16 @@ def build_llm(settings: Settings) -> LLM:
         n_threads=settings.llm_threads,
         seed=settings.llm_seed,
     )
+
+
+def prompt_counter(llm: LLM) -> Callable[[Sequence[ChatMessage]], int]:
+    """How many context tokens a prompt takes: the model's own count where its backend has one, else an
+    estimate from the UTF-8 size (a third of the bytes, plus each message's template) that a remote server's
+    tokenizer rarely exceeds."""
+    count = getattr(llm, "count_prompt_tokens", None)
+    if callable(count):
+        return count  # type: ignore[no-any-return]
+    return lambda messages: sum(len((m.content or "").encode("utf-8")) // 3 + 8 for m in messages)
 
 
 def stream_deltas(

@@ -19,7 +19,7 @@ from tests.conftest import SEED_PATH
 def seed_components(data_dir: Path, embedder: Embedder, **settings: object) -> Components:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("service.components.load_embedder", lambda name, batch_size=32: embedder)
-        components = build_components(Settings(data_dir=data_dir, answerer="evidence", **settings))  # type: ignore[arg-type]
+        components = build_components(Settings(**{"data_dir": data_dir, "answerer": "evidence", **settings}))  # type: ignore[arg-type]
     ingest_articles([next(load_file(SEED_PATH))], components.store, components.embedder, components.chunking)
     return components
 
