@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -27,22 +27,26 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from index.articles import Article, chunk_search_text
 from index.chunking import Chunk
 from index.errors import SetupError
-from index.filters import UNDATED_DAY, stored_day
+from index.filters import UNDATED_DAY
 from index.records import (
     Lookup,
     StoredArticle,
     WriteItem,
     any_of,
     article_metadata,
+    backfill_published_day,
     centroid,
     chunk_id,
     chunk_node,
     ids_and_metas,
+    orphaned_chunks,
     runs_without_repeats,
+    scan_sparse_docs,
     sparse_doc,
     sparse_docs,
     stored_from_record,
     text_fingerprint,
+    uncommitted,
 )
 from index.sparse import SparseDoc, SparseIndex, tokenize
 
@@ -114,7 +118,8 @@ class ArticleStore:
         )
         _check_embedder(self.chunks, embedder)
         if _DAYS_KEY not in (self.chunks.metadata or {}):
-            self._backfill_published_day()
+            backfill_published_day(self.chunks, _SCAN_BATCH)
+            self._set_chunk_metadata(_DAYS_KEY, UNDATED_DAY)
         self.articles: Collection = client.get_or_create_collection(
             f"{collection}_articles", embedding_function=None, metadata=space
         )
@@ -140,14 +145,7 @@ class ArticleStore:
         return rebuilt
 
     def _scan_sparse_docs(self) -> list[SparseDoc]:
-        docs: list[SparseDoc] = []
-        offset = 0
-        while True:
-            got = self.chunks.get(include=["documents", "metadatas"], limit=_SCAN_BATCH, offset=offset)
-            if not got["ids"]:
-                return docs
-            docs.extend(sparse_docs(got))
-            offset += len(got["ids"])
+        return scan_sparse_docs(self.chunks, _SCAN_BATCH)
 
     # -- other processes' writes -------------------------------------------------------------
 
@@ -190,27 +188,16 @@ class ArticleStore:
         """Read afresh: a ``Collection`` keeps the metadata it was fetched with."""
         return dict(self._client.get_collection(self.chunks.name, embedding_function=None).metadata or {})
 
-    def _backfill_published_day(self) -> None:
-        """Give chunks written without ``published_day`` theirs, once: ``UNDATED_DAY`` for undated ones (so
-        ``as_of`` keeps them), the article's day for dated ones from stores older than date filters."""
-        offset = 0
-        while (got := self.chunks.get(include=["metadatas"], limit=_SCAN_BATCH, offset=offset))["ids"]:
-            metas = [dict(m or {}) for m in got["metadatas"] or []]
-            missing = [(cid, m) for cid, m in zip(got["ids"], metas, strict=True) if "published_day" not in m]
-            if missing:  # Chroma merges the new key into each chunk's metadata
-                days: list[Mapping[str, Any]] = [
-                    {"published_day": stored_day(str(m["published_at"]) if m.get("published_at") else None)}
-                    for _, m in missing
-                ]
-                self.chunks.update(ids=[cid for cid, _ in missing], metadatas=days)
-            offset += len(got["ids"])
-        self._set_chunk_metadata(_DAYS_KEY, UNDATED_DAY)
-
     def _set_chunk_metadata(self, key: str, value: str | int) -> None:
         current = self._chunk_metadata()
         # Chroma refuses any metadata naming the distance, even unchanged (it lives in the configuration).
         kept = {k: v for k, v in current.items() if not k.startswith("hnsw:")}
         self.chunks.modify(metadata={**kept, key: value})
+
+    @property
+    def shared(self) -> bool:
+        """Other processes may write to this Chroma (a server)."""
+        return self._shared
 
     def _bump_generation(self) -> None:
         """Tell other processes the store changed: the last step of every write and delete.
@@ -221,24 +208,30 @@ class ArticleStore:
         self._set_chunk_metadata(_GENERATION_KEY, uuid.uuid4().hex)
 
     def sweep_uncommitted(self) -> int:
-        """Delete chunks whose article record is absent or names another version; how many went."""
-        committed = {
-            aid: str(meta.get("version"))
-            for aid, meta in zip(*ids_and_metas(self.articles.get(include=["metadatas"])), strict=True)
-        }
-        stale: list[str] = []
-        offset = 0
-        while True:
-            got = self.chunks.get(include=["metadatas"], limit=_SCAN_BATCH, offset=offset)
-            if not got["ids"]:
-                break
-            for cid, meta in zip(*ids_and_metas(got), strict=True):
-                if committed.get(str(meta.get("article_id"))) != str(meta.get("version")):
-                    stale.append(cid)
-            offset += len(got["ids"])
-        for start in range(0, len(stale), _SCAN_BATCH):
-            self.chunks.delete(ids=stale[start : start + _SCAN_BATCH])
+        """Delete Chroma chunks whose article record is absent or names another version; how many went."""
+        stale = uncommitted(self.chunks.get(include=[])["ids"], self.articles.get(include=["metadatas"]))
+        self._delete_chunks(stale)
         return len(stale)
+
+    def sweep_orphans(self, grace_s: float = 0.0) -> int:
+        """``sweep_uncommitted`` for BM25 too, cheap enough for every start: a crash mid-delete leaves chunks that
+        a saved BM25 copy in step with Chroma holds too, which the open trusts. ``grace_s`` (a shared store): only
+        what is still orphaned this much later goes, as another process's write adds its chunks first."""
+        orphans = orphaned_chunks(self.chunks, self.articles, self.sparse.chunk_ids())
+        if orphans and grace_s > 0:
+            time.sleep(grace_s)
+            orphans &= orphaned_chunks(self.chunks, self.articles, self.sparse.chunk_ids())
+        if orphans:
+            self._delete_chunks(orphans)
+            self.sparse.apply([], orphans)
+            self.sparse.flush()
+            self._bump_generation()
+        return len(orphans)
+
+    def _delete_chunks(self, chunk_ids: set[str]) -> None:
+        ordered = sorted(chunk_ids)
+        for start in range(0, len(ordered), _SCAN_BATCH):
+            self.chunks.delete(ids=ordered[start : start + _SCAN_BATCH])
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -36,12 +36,18 @@ def create_app(
         parts = components or (build_components(settings) if engine is None else None)
         ready = engine or build_engine(parts)  # type: ignore[arg-type]
         gate = GenerationGate(settings.max_queued_requests, settings.request_timeout_s)
+        keep = settings.job_retention_hours
+        evaluations = JobRunner(settings.data_dir / "eval", retention_hours=keep)
+        evaluations.recover()  # an evaluation a crash cut short cannot be resumed: it is marked failed
+        ingestor = Ingestor(parts, JobRunner(settings.data_dir / "jobs", retention_hours=keep)) if parts else None
+        if ingestor is not None:
+            ingestor.recover()  # sweep what a crash left in the store, then carry on the ingests it cut short
         app.state.citewire = AppState(
             settings=settings,
             engine=ready,
-            jobs=JobRunner(settings.data_dir / "eval"),
+            jobs=evaluations,
             responder=Responder(ready, gate),
-            ingestor=Ingestor(parts, JobRunner(settings.data_dir / "jobs")) if parts is not None else None,
+            ingestor=ingestor,
             api_key=api_key_for(settings),
         )
         metrics.watch(app.state.citewire)

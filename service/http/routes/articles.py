@@ -235,7 +235,12 @@ async def _store(state: AppState, articles: list[Article]) -> JSONResponse:
     if not articles:
         raise HTTPException(status_code=422, detail="no articles in the request")
     if len(articles) > state.settings.sync_ingest_articles:
-        job = ingestor.submit(articles)
+        try:  # the articles are saved to the data dir before the 202
+            job = await run_in_threadpool(ingestor.submit, articles)
+        except OverflowError as exc:
+            raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "60"}) from exc
+        except OSError as exc:
+            raise HTTPException(status_code=503, detail=f"the job could not be saved: {exc.strerror}") from exc
         return JSONResponse(status_code=202, content=_job(job).model_dump())
     results = await run_in_threadpool(ingestor.ingest, articles)
     return JSONResponse(content=IngestResult(results=results, counts=summarize(results)).model_dump())  # type: ignore[arg-type]
