@@ -18,6 +18,7 @@ from llama_index.core.llms import LLM
 
 from prompts import load_prompt
 from service.answering.checks.citations import strip_markers
+from service.llm.backends import stream_deltas
 
 _REFERRING = re.compile(
     r"\b(it|its|it's|they|them|their|theirs|he|him|his|she|her|hers|this|that|these|those|there|then|"
@@ -56,7 +57,7 @@ def standalone_question(llm: LLM, history: Sequence[Turn], question: str) -> str
             content=load_prompt("condense_user").format(conversation=conversation, question=question),
         ),
     ]
-    reply = (llm.chat(messages, max_tokens=96).message.content or "").strip()
+    reply = "".join(stream_deltas(llm, messages, 96)).strip()  # streamed: a client's leaving stops it at a token
     return _clean(reply, question)
 
 

@@ -58,20 +58,23 @@ class Responder:
         self.gate = gate
         self.observer: AnswerObserver | None = None
 
-    def prepare(self, request: AnswerRequest) -> Prepared:
+    def prepare(self, request: AnswerRequest, stop: threading.Event | None = None) -> Prepared:
+        """Rewrite and retrieve; ``Stopped`` if ``stop`` is set (the client left) while waiting for the model."""
+        stopped = stop.is_set if stop is not None else (lambda: False)
         ticket: Ticket | None = None
         try:
             question = request.question
             if needs_rewrite(question, request.history):
-                ticket = self.gate.enter()  # the rewrite is a model call too
-                with stop_when(ticket.expired):
+                ticket = self.gate.enter(stopped)  # the rewrite is a model call too
+                expiring = ticket
+                with stop_when(lambda: stopped() or expiring.expired()):
                     question = standalone_question(self.engine.llm, request.history, question)
             draft = self.engine.draft(question, request.top_k, request.where, request.choices)
             if isinstance(draft, Answer):
                 if ticket is not None:
                     self.gate.leave(ticket)
                 return Prepared(question, answer=self._finished(draft))
-            return Prepared(question, draft=draft, ticket=ticket or self.gate.enter())
+            return Prepared(question, draft=draft, ticket=ticket or self.gate.enter(stopped))
         except BaseException:
             if ticket is not None:
                 self.gate.leave(ticket)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -23,11 +23,12 @@ from service.answering.types import Answer
 from service.http.schemas import STREAMED, ChatResponse, problems
 from service.http.state import AppState
 from service.http.streaming import GenerationStream, answer_events, finished
-from service.llm.gate import Busy
+from service.llm.gate import Busy, Stopped
 
 # What the answering routes can answer besides 200: declared in the OpenAPI schema.
 ANSWER_RESPONSES = {**STREAMED, **problems(400, 401, 413, 422, 503, 504)}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+T = TypeVar("T")
 DISCONNECT_POLL_S = 0.25  # how often a waiting JSON request checks that its client is still there
 
 
@@ -37,30 +38,42 @@ def check_length(state: AppState, question: str) -> None:
         raise HTTPException(status_code=422, detail=f"question is longer than {limit} characters")
 
 
-async def prepare(state: AppState, request: AnswerRequest) -> Prepared:
+async def prepare(state: AppState, request: AnswerRequest, http: Request) -> Prepared:
+    """Retrieval and a place at the model: 503 if none, 422 if the prompt cannot fit, 499 if the client left."""
     try:
-        return await run_in_threadpool(state.responder.prepare, request)
+        return await while_connected(http, state.responder.prepare, request)
     except Busy as exc:
         raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
     except PromptTooLong as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+    except Stopped as exc:
+        raise _left() from exc
 
 
-async def run(state: AppState, prepared: Prepared, request: Request) -> Answer:
+async def run(state: AppState, prepared: Prepared, http: Request) -> Answer:
     """The finished answer; generation and verification stop if the client leaves (499) or time runs out (504)."""
-    stop = threading.Event()
-    work = asyncio.ensure_future(run_in_threadpool(state.responder.run, prepared, None, stop))
-    while not work.done():
-        await asyncio.wait({work}, timeout=DISCONNECT_POLL_S)
-        if not work.done() and await request.is_disconnected():
-            stop.set()  # the model is freed at its next token or call
     try:
-        answer = await work
+        answer = await while_connected(http, state.responder.run, prepared, None)
     except GenerationTimeout as exc:
         raise HTTPException(status_code=504, detail=str(exc)) from exc
     if answer is None:
-        raise HTTPException(status_code=499, detail="the client closed the request before the answer was done")
+        raise _left()
     return answer
+
+
+async def while_connected(http: Request, work: Callable[..., T], *args: Any) -> T:
+    """``work(*args, stop)`` in a worker thread; ``stop`` is set once the client has gone."""
+    stop = threading.Event()
+    running = asyncio.ensure_future(run_in_threadpool(work, *args, stop))
+    while not running.done():
+        await asyncio.wait({running}, timeout=DISCONNECT_POLL_S)
+        if not running.done() and await http.is_disconnected():
+            stop.set()  # the model is freed at its next token or call, a waiting place at once
+    return await running
+
+
+def _left() -> HTTPException:
+    return HTTPException(status_code=499, detail="the client closed the request before the answer was done")
 
 
 def events(state: AppState, prepared: Prepared) -> AsyncIterator[tuple[str, Any]]:

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+_LOOK_S = 0.1  # how often a waiting request looks whether its client is still there
+
 
 class Busy(Exception):
     """No slot now: the queue is full, or the wait would pass the request's deadline."""
@@ -80,8 +82,9 @@ class GenerationGate:
         """Seconds until a slot is likely free: the queue ahead times the recent answer time."""
         return max(1, math.ceil(self._average_s * (len(self._queue) + 1)))
 
-    def enter(self) -> Ticket:
-        """Wait for a slot (blocking), in arrival order; ``Busy`` if the queue is full or the wait too long."""
+    def enter(self, should_stop: Callable[[], bool] | None = None) -> Ticket:
+        """Wait for a slot (blocking), in arrival order; ``Busy`` if the queue is full or the wait too long,
+        ``Stopped`` as soon as ``should_stop()`` (the client left: its place goes to the next in line)."""
         deadline = time.monotonic() + self.timeout_s
         me = object()
         with self._changed:
@@ -90,14 +93,16 @@ class GenerationGate:
                     raise Busy(f"the model is busy: {len(self._queue)} requests are waiting", self.retry_after_s())
                 self._queue.append(me)
                 try:
-                    turn = self._changed.wait_for(
-                        lambda: self._free > 0 and self._queue[0] is me, deadline - time.monotonic()
-                    )
+                    while not (self._free > 0 and self._queue[0] is me):
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            raise Busy(f"no model slot within {self.timeout_s:g} s", self.retry_after_s())
+                        if should_stop is not None and should_stop():
+                            raise Stopped()
+                        self._changed.wait(min(left, _LOOK_S))
                 finally:
                     self._queue.remove(me)
                     self._changed.notify_all()  # the next in line may be at the head now
-                if not turn:
-                    raise Busy(f"no model slot within {self.timeout_s:g} s", self.retry_after_s())
             return self._take(deadline)
 
     def enter_background(self) -> Ticket:

@@ -28,7 +28,7 @@ async def query(body: QueryRequest, state: State, http: Request) -> Any:
     check_length(state, body.question)
     where = body.filters.to_filter() if body.filters is not None else None
     request = AnswerRequest(body.question, top_k=body.top_k, where=where, choices=body.choices or ())
-    prepared = await prepare(state, request)
+    prepared = await prepare(state, request, http)
     return await deliver(state, prepared, http, body.stream, lambda answer: to_query_response(answer).model_dump())
 
 
@@ -41,7 +41,7 @@ async def chat(body: ChatRequest, state: State, http: Request) -> Any:
     check_length(state, question)
     where = body.filters.to_filter() if body.filters is not None else None
     history = [Turn(role=m.role, content=m.content) for m in body.messages[:-1]]
-    prepared = await prepare(state, AnswerRequest(question, history, body.top_k, where))
+    prepared = await prepare(state, AnswerRequest(question, history, body.top_k, where), http)
 
     def shape(answer: Answer) -> dict[str, Any]:
         return chat_response(answer, prepared).model_dump()

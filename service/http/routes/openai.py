@@ -24,7 +24,7 @@ async def chat_completions(body: openai_compat.OpenAIChatRequest, state: State, 
     """OpenAI-compatible chat completions (stream or not); citations in the text and in ``citewire``."""
     question, history = body.conversation()
     check_length(state, question)
-    prepared = await prepare(state, AnswerRequest(question, history))
+    prepared = await prepare(state, AnswerRequest(question, history), http)
     if not body.stream:
         return openai_compat.completion(chat_response(await run(state, prepared, http), prepared), body.model)
     chunks = _chunks(events(state, prepared), prepared, body.model)

@@ -153,3 +153,29 @@ def test_stop_when_applies_to_its_own_thread_only() -> None:
         with pytest.raises(Stopped):
             checkpoint()
     assert seen == [False]
+
+
+def test_a_waiting_request_whose_client_left_gives_its_place_up_at_once() -> None:
+    gate = GenerationGate(max_waiting=4, timeout_s=30)
+    entered, release = threading.Event(), threading.Event()
+    holder = _hold(gate, entered, release)
+    left = threading.Event()
+    outcome: list[str] = []
+
+    def wait() -> None:
+        try:
+            gate.enter(left.is_set)
+        except Stopped:
+            outcome.append("stopped")
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    _until(lambda: gate.waiting == 1)
+    started = time.monotonic()
+    left.set()
+    waiter.join(timeout=5)
+    assert outcome == ["stopped"] and time.monotonic() - started < 0.5
+    assert gate.waiting == 0
+    release.set()
+    holder.join()
+    assert gate.active == 0
