@@ -90,8 +90,7 @@ def test_the_verifier_rejects_a_negated_claim_and_accepts_the_stated_one(llm: LL
 
 
 def test_answers_do_not_depend_on_what_was_asked_before(engine: EvidenceEngine) -> None:
-    questions = [
-        "Which newspaper reviewed the White House memo?",
+    questions = [  # two are enough to change what the model's context held before each
         "What does the report say Alibaba gave the Chinese military access to?",
         "What is Alibaba's AI model called?",
     ]
