@@ -28,6 +28,7 @@ import pytest
 from service.components import open_store
 from service.settings import Settings
 from tests.e2e.servers import citewire, free_port, running
+from tests.service.jobs.test_ingest_recovery import assert_store_consistent
 
 pytestmark = pytest.mark.slow
 N = 48  # three ingest windows of 16: the kill lands after the first is reported
@@ -185,12 +186,6 @@ def test_kill_9_during_a_job_and_during_a_delete_then_restart(tmp_path: Path) ->
     store = open_store(Settings(data_dir=data_dir))
     stored = {s.article.id: s for s in store.list()}
     assert set(stored) == set(ids) - {victim, *deleted}
-    chunks = store.chunks.get(include=["metadatas"])
-    per_article: dict[str, int] = {}
-    for meta in chunks["metadatas"] or []:
-        assert meta is not None and stored[str(meta["article_id"])].version == meta["version"]
-        per_article[str(meta["article_id"])] = per_article.get(str(meta["article_id"]), 0) + 1
-    assert per_article == {aid: s.chunk_count for aid, s in stored.items()}
-    assert store.sparse.chunk_ids() == set(chunks["ids"])
+    assert_store_consistent(store)
     assert store.count_chunks() == sum(s.chunk_count for s in stored.values())
     assert not store.chunks.get(where={"article_id": victim}, include=[])["ids"]

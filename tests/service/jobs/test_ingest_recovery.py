@@ -85,7 +85,7 @@ def _chunks_of(store: ArticleStore, article_id: str) -> tuple[set[str], set[str]
     return in_chroma, in_bm25
 
 
-def _assert_consistent(store: ArticleStore) -> None:
+def assert_store_consistent(store: ArticleStore) -> None:
     """Every chunk is one of a committed article's (its version), and every committed article has them all."""
     stored = {s.article.id: s for s in store.list()}
     chunks = store.chunks.get(include=["metadatas"])
@@ -133,7 +133,7 @@ def test_recover_carries_on_an_ingest_a_killed_server_left(components: Component
     assert (done.done, done.total, done.resumed) == (6, 6, 1)
     assert JobRunner(jobs).get(job_id).resumed == 1  # type: ignore[union-attr]  # the state file says so
     assert components.store.count_articles() == 6
-    _assert_consistent(components.store)
+    assert_store_consistent(components.store)
 
 
 def test_an_ingest_whose_input_is_damaged_is_failed_not_resumed(components: Components) -> None:
@@ -158,7 +158,7 @@ def test_recover_sweeps_the_chunks_a_killed_delete_left(settings: Settings, comp
     Ingestor(reopened, JobRunner(settings.data_dir / "jobs")).recover()
     assert _chunks_of(reopened.store, victim) == (set(), set())
     assert reopened.store.count_articles() == 2
-    _assert_consistent(reopened.store)
+    assert_store_consistent(reopened.store)
     assert reopened.store.sweep_orphans() == 0  # nothing more on the next start
     assert _chunks_of(build_components(settings).store, victim) == (set(), set())  # the saved BM25 copy too
 
@@ -177,7 +177,7 @@ def test_sweep_removes_the_old_version_chunks_an_interrupted_replace_left(compon
 
     assert store.sweep_orphans() == len(old["ids"])
     assert _chunks_of(store, ARTICLES[0].id) == (new_chunks, new_chunks)
-    _assert_consistent(store)
+    assert_store_consistent(store)
 
 
 def test_with_a_grace_period_a_write_that_commits_meanwhile_keeps_its_chunks(components: Components) -> None:
@@ -201,7 +201,7 @@ def test_with_a_grace_period_a_write_that_commits_meanwhile_keeps_its_chunks(com
     assert store.sweep_orphans(grace_s=1.5) == len(orphaned)  # both looked orphaned at first
     commit.join()
     assert _chunks_of(store, writing) == kept and _chunks_of(store, orphan) == (set(), set())
-    _assert_consistent(store)
+    assert_store_consistent(store)
 
 
 @pytest.fixture
