@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from llama_index.core.llms import LLM, CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from pydantic import PrivateAttr
 
-from service.llm.gate import checkpoint
+from service.llm.gate import Stopped, checkpoint, current_stop
 from service.llm.gguf import resolve_gguf
 from service.settings import Settings
 
@@ -47,6 +48,8 @@ class LlamaCppChat(CustomLLM):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _formatter: Any = PrivateAttr(default=None)
     _prefixes: dict[str, _SavedPrefix] = PrivateAttr(default_factory=dict)
+    _stop: Callable[[], bool] | None = PrivateAttr(default=None)  # the call in progress's stop_when
+    _abort_callback: Any = PrivateAttr(default=None)
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
@@ -62,6 +65,10 @@ class LlamaCppChat(CustomLLM):
             seed=self.seed,
             verbose=False,
         )
+        import llama_cpp
+
+        self._abort_callback = llama_cpp.ggml_abort_callback(self._aborting)  # kept: C holds only a pointer
+        llama_cpp.llama_set_abort_callback(self._llama.ctx, self._abort_callback, None)
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -89,8 +96,7 @@ class LlamaCppChat(CustomLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        checkpoint()
-        with self._lock:
+        with self._model_call():
             raw = self._request(messages, stream=False, **kwargs)
         text = raw["choices"][0]["message"].get("content") or ""
         return ChatResponse(message=ChatMessage(role="assistant", content=text), raw=raw)
@@ -99,7 +105,7 @@ class LlamaCppChat(CustomLLM):
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         def gen() -> ChatResponseGen:
             text, finish = "", None
-            with self._lock:
+            with self._model_call():
                 for part in self._request(messages, stream=True, **kwargs):
                     checkpoint()
                     choice = part["choices"][0]
@@ -138,8 +144,7 @@ class LlamaCppChat(CustomLLM):
         from llama_cpp import LlamaGrammar
 
         compiled = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
-        checkpoint()
-        with self._lock:
+        with self._model_call():
             tokens, stop = self._restore(messages, prefix_until)
             stream = self._llama.create_completion(
                 tokens, max_tokens=max_tokens, temperature=0.0, stop=stop, grammar=compiled, stream=True
@@ -161,8 +166,7 @@ class LlamaCppChat(CustomLLM):
         """P(the reply starts with each label), renormalised over ``labels``: one forward pass, no sampling.
 
         A label counts with its capitalised spelling too (first token of each)."""
-        checkpoint()
-        with self._lock:
+        with self._model_call():
             tokens, _ = self._restore(messages, prefix_until)
             self._llama.eval(tokens[self._llama.n_tokens :])
             from llama_cpp import llama_cpp as lib
@@ -175,6 +179,30 @@ class LlamaCppChat(CustomLLM):
         mass = {label: float(sum(probs[t] for t in self._first_tokens(label))) for label in labels}
         total = sum(mass.values()) or 1.0
         return {label: m / total for label, m in mass.items()}
+
+    @contextmanager
+    def _model_call(self) -> Iterator[None]:
+        """Hold the model for one call that the caller's ``stop_when`` can end: between tokens (``checkpoint``)
+        and inside a long prompt evaluation (llama.cpp's abort callback, checked between graph nodes)."""
+        checkpoint()
+        with self._lock:
+            self._stop = current_stop()
+            try:
+                yield
+            except RuntimeError as exc:  # llama_decode returned 2: aborted
+                if self._stop is not None and self._stop():
+                    raise Stopped() from exc
+                raise
+            finally:
+                self._stop = None
+
+    def _aborting(self, _: Any) -> bool:
+        """llama.cpp's abort callback (a ggml thread, the GIL taken by ctypes): the current call's stop."""
+        try:
+            stop = self._stop
+            return bool(stop is not None and stop())
+        except Exception:  # an exception cannot cross into C
+            return False
 
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Tokens the prompt of ``messages`` takes in the context, as the model's chat template writes it."""

@@ -8,7 +8,8 @@ held up by generation.
 
 Whoever holds a slot runs its model work inside ``stop_when(...)``: every model call and every generated
 token passes a ``checkpoint()``, which raises ``Stopped`` once the client has left or the deadline has
-passed, so verification is cut short as surely as generation.
+passed, so verification is cut short as surely as generation; the llama.cpp backend also aborts a long
+prompt evaluation in the middle (``current_stop``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def stop_when(should_stop: Callable[[], bool]) -> Iterator[None]:
         yield
     finally:
         _stop_when.reset(token)
+
+
+def current_stop() -> Callable[[], bool] | None:
+    """The enclosing ``stop_when``'s test, for a backend that checks it from its own threads."""
+    return _stop_when.get()
 
 
 def checkpoint() -> None:

@@ -3,6 +3,8 @@ counts a whole reply reports (llama.cpp's stream has none of its own), and both 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 
@@ -51,3 +53,16 @@ def test_every_model_call_and_token_passes_the_stop_check(llm: LlamaCppChat) -> 
             tokens.append(part.delta or "")
     assert len(tokens) == 3  # stopped at the next token, the model free for the next call
     assert llm.chat(messages, max_tokens=4).message.content
+
+
+def test_a_long_prompt_evaluation_is_aborted_in_the_middle(llm: LlamaCppChat) -> None:
+    text = " ".join(f"Item {i} of the list is a small red box." for i in range(120))
+    messages = [ChatMessage(role="user", content=text + " How many items are there?")]
+    started = time.monotonic()
+    whole = llm.chat(messages, max_tokens=2).message.content
+    full_s = time.monotonic() - started  # nearly all of it reading the prompt
+    started = time.monotonic()
+    with stop_when(lambda: time.monotonic() - started > full_s / 4), pytest.raises(Stopped):
+        llm.chat(messages, max_tokens=2)
+    assert time.monotonic() - started < full_s * 0.75  # ended inside the prompt's evaluation
+    assert llm.chat(messages, max_tokens=2).message.content == whole  # and the model is as good as before
