@@ -59,7 +59,8 @@ class Responder:
         self.observer: AnswerObserver | None = None
 
     def prepare(self, request: AnswerRequest, stop: threading.Event | None = None) -> Prepared:
-        """Rewrite and retrieve; ``Stopped`` if ``stop`` is set (the client left) while waiting for the model."""
+        """Rewrite and retrieve; ``Stopped`` if ``stop`` is set (the client left) while waiting for the model,
+        ``GenerationTimeout`` if the rewrite runs past the deadline."""
         stopped = stop.is_set if stop is not None else (lambda: False)
         ticket: Ticket | None = None
         try:
@@ -67,8 +68,13 @@ class Responder:
             if needs_rewrite(question, request.history):
                 ticket = self.gate.enter(stopped)  # the rewrite is a model call too
                 expiring = ticket
-                with stop_when(lambda: stopped() or expiring.expired()):
-                    question = standalone_question(self.engine.llm, request.history, question)
+                try:
+                    with stop_when(lambda: stopped() or expiring.expired()):
+                        question = standalone_question(self.engine.llm, request.history, question)
+                except Stopped:
+                    if stopped():
+                        raise
+                    raise GenerationTimeout(f"the rewrite took longer than {self.gate.timeout_s:g} s") from None
             draft = self.engine.draft(question, request.top_k, request.where, request.choices)
             if isinstance(draft, Answer):
                 if ticket is not None:

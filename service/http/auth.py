@@ -25,6 +25,7 @@ from fastapi import HTTPException, Request, Response
 from pydantic import SecretStr
 
 from service.http.bodies import UnicodeCheckedRoute
+from service.http.schemas import problems
 from service.http.state import require_reader, require_writer
 from service.settings import MIN_KEY_CHARS, Settings
 
@@ -116,6 +117,13 @@ class GuardedRoute(UnicodeCheckedRoute):
     Which check is declared by the router dependency: ``require_writer`` (writes) or ``require_reader``
     (reads, checked only with ``CITEWIRE_PROTECT_READS``). FastAPI reads the body before it runs any
     dependency, so the check is made here, in the route's handler, ahead of FastAPI's own."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        """Declares what the checks and the rate limit add: 403 on writes, 429 on the API."""
+        calls = {d.dependency for d in kwargs.get("dependencies") or []}
+        added = ((403,) if require_writer in calls else ()) + ((429,) if path.startswith("/v1/") else ())
+        kwargs["responses"] = {**problems(*added), **(kwargs.get("responses") or {})}
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -46,6 +46,8 @@ async def prepare(state: AppState, request: AnswerRequest, http: Request) -> Pre
         raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
     except PromptTooLong as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+    except GenerationTimeout as exc:
+        raise HTTPException(status_code=504, detail=str(exc)) from exc
     except Stopped as exc:
         raise _left() from exc
 

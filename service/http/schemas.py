@@ -310,9 +310,11 @@ class Problem(BaseModel):
 _PROBLEMS = {
     400: "The body could not be read (for example, JSON that is not UTF-8).",
     401: "The API key is missing or wrong (CITEWIRE_API_KEY; reads only with CITEWIRE_PROTECT_READS).",
+    403: "A write sent by a web page of another origin, or through an unknown host name.",
     404: "No such article or job.",
     413: "The body, a file, a batch or an article is over its limit.",
     422: "The request is well-formed but not valid: the detail says what and where.",
+    429: "Too many requests from this client (CITEWIRE_RATE_LIMIT_PER_MINUTE); see Retry-After.",
     503: "The model is busy (see Retry-After), or this server takes no writes.",
     504: "The answer took longer than CITEWIRE_REQUEST_TIMEOUT_S.",
 }

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from service.answering.chat import Turn
 from service.answering.responder import AnswerRequest, GenerationTimeout, Responder
 from service.answering.types import Answer
 from service.llm.gate import GenerationGate, checkpoint
@@ -71,3 +72,25 @@ def test_an_answer_in_time_is_verified_in_full() -> None:
     answer = responder.run(responder.prepare(AnswerRequest("Why?")))
     assert answer is not None and answer.text == "The answer [1]."
     assert engine.verified_calls == 3 and responder.gate.active == 0
+
+
+class SlowRewriteLLM:
+    """A model whose follow-up rewrite outlasts the deadline: each streamed piece passes the stop check."""
+
+    def stream_chat(self, messages: Any, **kwargs: Any) -> Iterator[Any]:
+        from llama_index.core.base.llms.types import ChatMessage, ChatResponse
+
+        for _ in range(100):
+            checkpoint()
+            time.sleep(0.01)
+            yield ChatResponse(message=ChatMessage(role="assistant", content="x"), delta="x")
+
+
+def test_a_rewrite_past_the_deadline_is_a_timeout_not_a_client_that_left() -> None:
+    engine = SlowVerifyingEngine(calls=0, call_s=0)
+    engine.llm = SlowRewriteLLM()
+    responder = _responder(engine, timeout_s=0.1)
+    history = [Turn(role="user", content="Who reviewed the memo?"), Turn(role="assistant", content="The FT [1].")]
+    with pytest.raises(GenerationTimeout):
+        responder.prepare(AnswerRequest("And what did it say?", history), stop=threading.Event())
+    assert responder.gate.active == 0
