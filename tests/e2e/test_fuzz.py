@@ -9,9 +9,15 @@ first where generation rarely gets far (a generated answer, a follow-up, a strea
 collected rather than shrunk, so one run reports every distinct problem with the request that caused
 it (as a curl command). A background job a request started must not fail.
 
+Every operation also runs without the key (no ``Authorization`` header, and a wrong key of the right
+length), fewer examples each: every write must be refused (401; 403, 413 or 429 are refusals too),
+never a 2xx or a 5xx, and every read must pass the same checks as with the key, never a 401 or 403.
+
 Two things schemathesis does not generate are added here: lone surrogates (``"\\ud800"`` in JSON),
 which Python strings can hold and UTF-8 cannot encode, in every string of valid bodies; and uploads
-of real files in each format (schemathesis names every file "files", an unsupported type).
+of real files in each format (schemathesis names every file "files", an unsupported type). And hostile
+requests to the write routes: an empty bearer token, 20 MB bodies without the key (refused before
+they are read), and, with the key, a foreign ``Origin`` or a DNS-rebound ``Host`` (403).
 
 ``"stream": true`` answers are Server-Sent Events, which the schema does not describe: those are
 checked here instead (status 200, well-formed events, and the final event's payload valid against
@@ -20,16 +26,20 @@ the JSON response schema of the same route).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import jsonschema_rs
@@ -57,6 +67,10 @@ pytestmark = pytest.mark.slow
 
 API_KEY = "fuzz-test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
+# The fuzz runs with the key, and without it: no Authorization header at all, or a key as long as the
+# real one, one character off.
+WRONG_KEY = API_KEY[:-1] + ("0" if API_KEY[-1] != "0" else "1")
+AUTHS: dict[str, dict[str, str]] = {"key": AUTH, "no key": {}, "wrong key": {"Authorization": f"Bearer {WRONG_KEY}"}}
 ENV = {
     "CITEWIRE_LLM_MODEL": "tiny",
     "CITEWIRE_MAX_ANSWER_TOKENS": "16",
@@ -70,6 +84,10 @@ ENV = {
 }
 # Per operation and generation mode; CITEWIRE_FUZZ_EXAMPLES raises it for a longer local run.
 MAX_EXAMPLES = int(os.environ.get("CITEWIRE_FUZZ_EXAMPLES", "25"))
+KEYLESS_EXAMPLES = int(os.environ.get("CITEWIRE_FUZZ_KEYLESS_EXAMPLES", "10"))  # the same, without the key
+# The rate limit (CITEWIRE_RATE_LIMIT_PER_MINUTE, per key holder, else per client address) answers a
+# fast fuzz with 429 + Retry-After now and then: the request is sent again after that wait, this often.
+RATE_LIMITED_TRIES = 10
 SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
@@ -95,6 +113,10 @@ CONFIG = {
             "expected-statuses": ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
         }
     },
+    # No Authorization made up for the schema's bearer scheme: which key a request carries is the test's
+    # ``auth`` parameter. The schema declares the scheme on reads too (they need it only with
+    # CITEWIRE_PROTECT_READS), so a read without it would count as invalid data, and its 200 as a failure.
+    "generation": {"with-security-parameters": False},
 }
 ACCESS_LINE = re.compile(r"INFO: +[\d.]+:\d+ - \"")
 
@@ -118,6 +140,17 @@ OPERATIONS = [
     "PUT /v1/articles/{article_id}",
     "DELETE /v1/articles/{article_id}",
 ]
+# The operations that need the key (the rest are reads, open without it: CITEWIRE_PROTECT_READS is off).
+WRITE_OPERATIONS = {
+    "POST /v1/eval",
+    "POST /v1/articles",
+    "POST /v1/articles/upload",
+    "PUT /v1/articles/{article_id}",
+    "DELETE /v1/articles/{article_id}",
+}
+# How a write without the key may be refused: no key (401); and the checks that come before it, an
+# Origin (403, none is sent here), a body over CITEWIRE_MAX_REQUEST_BYTES (413), the rate limit (429).
+REFUSED = {401, 403, 413, 429}
 # No request to these can break the schema (no parameters, or only a path string, which any value
 # fits), so schemathesis cannot generate negative cases for them: they run with valid data only.
 NO_INVALID_INPUT = {
@@ -234,17 +267,32 @@ class Exchanges:
 
     server: Server
     schema: schemathesis.BaseSchema
+    auth: str = "key"  # which of AUTHS the requests carry
     findings: Findings = field(default_factory=Findings)
     streams: int = 0
     jobs: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)  # (job URL path, key, curl)
     session: requests.Session = field(default_factory=requests.Session)
 
     def send(self, case: schemathesis.Case, key: tuple[str, ...]) -> None:
-        curl = case.as_curl_command(AUTH, base_url=self.server.base)
-        try:
-            response = case.call(base_url=self.server.base, session=self.session, headers=AUTH, timeout=120)
-        except requests.RequestException as exc:  # e.g. a stream cut off by an exception in the server
-            self.findings.add((*key, "no response"), f"{type(exc).__name__}: {exc}\n{curl}")
+        headers = AUTHS[self.auth]
+        curl = case.as_curl_command(headers, base_url=self.server.base)
+        for _ in range(RATE_LIMITED_TRIES):
+            try:
+                response = case.call(base_url=self.server.base, session=self.session, headers=headers, timeout=120)
+            except requests.RequestException as exc:  # e.g. a stream cut off by an exception in the server
+                self.findings.add((*key, "no response"), f"{type(exc).__name__}: {exc}\n{curl}")
+                return
+            if response.status_code != 429:
+                break
+            # Refused before the app saw it: wait as told, and send it again (the limit is not fuzzed here).
+            retry_after = response.headers.get("retry-after", [""])[0]
+            if not retry_after.isdigit():
+                self.findings.add((*key, "429 without Retry-After"), f"{response.headers}\n{curl}")
+                return
+            time.sleep(int(retry_after))
+        problem = self._access_problem(case.operation.label, response)
+        if problem:
+            self.findings.add((*key, str(response.status_code), problem), f"{problem}\n{curl}")
             return
         if response.headers.get("content-type", [""])[0].startswith("text/event-stream"):
             self.streams += 1
@@ -253,7 +301,7 @@ class Exchanges:
                 self.findings.add((*key, "event stream"), f"{problem}\n{curl}")
             return
         try:
-            case.validate_response(response, checks=CHECKS, headers=AUTH)
+            case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
             titles = sorted({failure.title for failure in group.exceptions})
             self.findings.add((*key, str(response.status_code), *titles), str(group))
@@ -262,12 +310,26 @@ class Exchanges:
             jobs = "/v1/eval" if case.operation.path == "/v1/eval" else "/v1/jobs"
             self.jobs.append((f"{jobs}/{json.loads(response.content)['id']}", key, curl))
 
+    def _access_problem(self, label: str, response: schemathesis.Response) -> str | None:
+        """Without the key: a write that was not refused, or a read that was (reads are open)."""
+        if self.auth == "key":
+            return None
+        status = response.status_code
+        if label in WRITE_OPERATIONS:
+            if status not in REFUSED:
+                return f"a write with {self.auth} was not refused: {status} {response.content[:300]!r}"
+            if status == 401 and response.headers.get("www-authenticate") != ["Bearer"]:
+                return f"a 401 without 'WWW-Authenticate: Bearer': {response.headers}"
+        elif status in (401, 403):
+            return f"a read with {self.auth} was refused: {status} {response.content[:300]!r}"
+        return None
+
     def check_jobs(self, wait_s: float = 60) -> None:
         """A job that failed is a finding; one still running after ``wait_s`` is left alone (slow, not wrong)."""
         deadline = time.monotonic() + wait_s
         for path, key, curl in self.jobs:
             while True:
-                job = httpx.get(f"{self.server.base}{path}", timeout=30).json()
+                job = _unthrottled(httpx.get, f"{self.server.base}{path}", timeout=30).json()
                 if job["status"] == "failed":
                     self.findings.add((*key, "job failed"), f"{path}: {job['error']}\nstarted by: {curl}")
                 if job["status"] in ("done", "failed") or time.monotonic() > deadline:
@@ -303,30 +365,33 @@ def test_every_operation_is_fuzzed(schema: schemathesis.BaseSchema) -> None:
         assert isinstance(result, Ok), result  # an operation schemathesis cannot read would go unfuzzed
         live.add(result.ok().label)
     assert live == set(OPERATIONS), "add new operations to OPERATIONS (or say why one is left out)"
+    assert live >= WRITE_OPERATIONS
 
 
 @pytest.mark.parametrize(
-    ("label", "mode"),
+    ("label", "mode", "auth"),
     [
-        pytest.param(label, mode, id=f"{label}-{mode}")
+        pytest.param(label, mode, auth, id=f"{label}-{mode}" + ("" if auth == "key" else f"-{auth}"))
+        # Without the key first: its writes change nothing, so the pinned reads still find the seed article.
+        for auth in ("no key", "wrong key", "key")
         for label in OPERATIONS
         for mode in GenerationMode
         if not (mode.is_negative and label in NO_INVALID_INPUT)
     ],
 )
-def test_fuzz(server: Server, schema: schemathesis.BaseSchema, label: str, mode: GenerationMode) -> None:
+def test_fuzz(server: Server, schema: schemathesis.BaseSchema, label: str, mode: GenerationMode, auth: str) -> None:
     method, path = label.split(" ", 1)
     operation = schema[path][method]
     strategy = operation.as_strategy(generation_mode=mode)
     pinned = _pinned_path_parameters(server, path)
     if pinned:
         strategy = st.one_of(strategy, operation.as_strategy(generation_mode=mode, path_parameters=pinned))
-    exchanges = Exchanges(server, schema)
+    exchanges = Exchanges(server, schema, auth)
 
-    @SETTINGS
+    @settings(SETTINGS, max_examples=MAX_EXAMPLES if auth == "key" else KEYLESS_EXAMPLES)
     @given(case=strategy)
     def run(case: schemathesis.Case) -> None:
-        exchanges.send(case, (label, str(mode)))
+        exchanges.send(case, (label, str(mode), auth))
 
     if mode.is_positive:
         for body in EXAMPLES.get(label, []):
@@ -445,7 +510,9 @@ def test_upload_survives_real_files(server: Server, schema: schemathesis.BaseSch
     @given(files=st.lists(_upload_file(), min_size=1, max_size=2))
     def run(files: list[tuple[str, bytes]]) -> None:
         multipart = [("files", (name, data, "application/octet-stream")) for name, data in files]
-        response = requests.post(f"{server.base}/v1/articles/upload", files=multipart, headers=AUTH, timeout=120)
+        response = _unthrottled(
+            requests.post, f"{server.base}/v1/articles/upload", files=multipart, headers=AUTH, timeout=120
+        )
         case = operation.Case(media_type="multipart/form-data")  # for its checks, which read only the response
         request = f"files: {[(name, data[:300]) for name, data in files]}"
         try:
@@ -469,7 +536,9 @@ def test_upload_survives_real_files(server: Server, schema: schemathesis.BaseSch
 def test_write_routes_need_the_key(server: Server) -> None:
     for method, path, kwargs in WRITES:
         for headers in ({}, {"Authorization": "Bearer wrong-key"}, {"Authorization": API_KEY}):
-            response = httpx.request(method, f"{server.base}{path}", headers=headers, timeout=30, **kwargs)
+            response = _unthrottled(
+                httpx.request, method, f"{server.base}{path}", headers=headers, timeout=30, **kwargs
+            )
             assert response.status_code == 401, (method, path, headers, response.status_code, response.text)
             assert response.headers["content-type"] == "application/json"
             assert response.headers["www-authenticate"] == "Bearer"
@@ -478,11 +547,242 @@ def test_write_routes_need_the_key(server: Server) -> None:
 
 def test_reads_stay_open(server: Server) -> None:
     for path in ("/healthz", "/v1/models", "/v1/articles", f"/v1/jobs/{server.ingest_job}"):
-        response = httpx.get(f"{server.base}{path}", timeout=30)
+        response = _unthrottled(httpx.get, f"{server.base}{path}", timeout=30)
         assert response.status_code == 200, (path, response.text)
     page = httpx.get(f"{server.base}/", timeout=30)  # the web page, not in the schema
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
+
+
+# Hostile requests schemathesis does not make. Each write carries a body the route would accept, so a
+# request that got through would show (a 2xx, an article stored, the victim article gone).
+VICTIM = "hostile-victim"  # stored with the key first; every hostile DELETE aims at it
+HUGE_BYTES = 20_000_000
+
+
+def _article(name: str) -> dict[str, Any]:
+    """ARTICLE made a story of its own (an article with the same text and title is stored as a duplicate
+    of it, under the first one's id), with no id: the route's path gives it."""
+    return {**ARTICLE, "id": None, "title": f"{ARTICLE['title']}: {name}", "text": f"{ARTICLE['text']} Case {name}."}
+
+
+def _hostile_writes(base: str, tag: str, delete: str = VICTIM) -> list[httpx.Request]:
+    """A valid request to each write route; what it would store is named after ``tag``."""
+    upload = json.dumps({**_article(f"{tag}-upload"), "id": f"hostile-{tag}-upload"}).encode()
+    questions = {"questions": [{"id": "q", "question": "Who?", "answer": "x"}]}
+    return [
+        httpx.Request("POST", f"{base}/v1/articles", json={**_article(tag), "id": f"hostile-{tag}"}),
+        httpx.Request("POST", f"{base}/v1/articles/upload", files={"files": ("a.jsonl", upload, "text/plain")}),
+        httpx.Request("PUT", f"{base}/v1/articles/hostile-{tag}-put", json=_article(f"{tag}-put")),
+        httpx.Request("DELETE", f"{base}/v1/articles/{delete}"),
+        httpx.Request("POST", f"{base}/v1/eval", json=questions),
+    ]
+
+
+def _stored_ids(tag: str) -> list[str]:
+    return [f"hostile-{tag}", f"hostile-{tag}-upload", f"hostile-{tag}-put"]
+
+
+@pytest.fixture
+def victim(server: Server) -> Iterator[str]:
+    """An article the hostile DELETEs aim at; the test then checks it is still there."""
+    url = f"{server.base}/v1/articles/{VICTIM}"
+    put = _unthrottled(httpx.put, url, json=_article(VICTIM), headers=AUTH, timeout=120)
+    assert put.status_code == 200 and put.json()["duplicate_of"] is None, put.text
+    yield VICTIM
+    kept = _unthrottled(httpx.get, url, timeout=30)
+    assert kept.status_code == 200, f"the victim was deleted: {kept.status_code} {kept.text}"
+
+
+def _assert_nothing_stored(base: str, tag: str) -> None:
+    for article_id in _stored_ids(tag):
+        response = _unthrottled(httpx.get, f"{base}/v1/articles/{article_id}", timeout=30)
+        assert response.status_code == 404, (article_id, response.status_code, response.text[:300])
+
+
+def test_the_hostile_requests_are_valid_with_the_key(server: Server) -> None:
+    """The control for the tests below: with the key (and no Origin) each request is accepted and stores
+    what it says, so a refusal below is the refusal being tested, not a body the route would refuse anyway."""
+    with httpx.Client(timeout=120) as client:
+        for request in _hostile_writes(server.base, "control", delete="hostile-control-put"):
+            request.headers.update(AUTH)
+            response = _unthrottled(client.send, request)
+            assert 200 <= response.status_code < 300, (request.method, request.url.path, response.text)
+        stored = [
+            _unthrottled(client.get, f"{server.base}/v1/articles/{i}").status_code for i in _stored_ids("control")
+        ]
+    assert stored == [200, 200, 404], "the POST and the upload stored, the PUT's article deleted again"
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    content: bytes
+    seconds: float  # from the end of the request's head to the end of the response
+    body_sent: int  # bytes of the request's body sent when the response had come
+
+
+def _raw_exchange(base: str, head: list[str], body: Sequence[bytes] = (), timeout: float = 30) -> RawResponse:
+    """Send a request line and headers exactly as given (no client tidies them), then ``body`` from a
+    thread: the server may answer before it has read the body, and stop reading. A 429 is waited out
+    (its Retry-After) and the request sent again: the rate limit is not tested here."""
+    parts = urlsplit(base)
+    for _ in range(RATE_LIMITED_TRIES):
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+            sock.sendall("\r\n".join([*head, "", ""]).encode("latin-1"))
+            started = time.monotonic()
+            sent = [0]
+            sender = threading.Thread(target=_pump, args=(sock, body, sent), daemon=True)
+            sender.start()
+            try:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = sock.recv(65536)
+                    assert chunk, f"the server closed the connection without an answer: {data!r}"
+                    data += chunk
+                status_line, _, rest = data.partition(b"\r\n")
+                header_block, _, content = rest.partition(b"\r\n\r\n")
+                headers = {}
+                for line in header_block.decode("latin-1").split("\r\n"):
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                while len(content) < int(headers.get("content-length", "0")):
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    content += chunk
+                seconds = time.monotonic() - started
+                sent_by_then = sent[0]
+            finally:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the sender if it is blocked on a full buffer
+        sender.join(timeout=10)
+        status = int(status_line.split()[1])
+        if status != 429:
+            return RawResponse(status, headers, content, seconds, sent_by_then)
+        time.sleep(int(headers["retry-after"]))
+    raise AssertionError(f"still rate limited: {head[0]}")
+
+
+def _pump(sock: socket.socket, body: Sequence[bytes], sent: list[int]) -> None:
+    """Send ``body``, counting the bytes sent in ``sent[0]``, until the server closes the connection."""
+    with contextlib.suppress(OSError):  # the server answered and closed: the rest is not read
+        for piece in body:
+            view = memoryview(piece)
+            while view:
+                n = sock.send(view)
+                sent[0] += n
+                view = view[n:]
+
+
+def _head(request: httpx.Request, **extra: str) -> list[str]:
+    """The request line and headers of ``request`` (its Host, Content-Type, Content-Length), plus ``extra``."""
+    url = request.url
+    lines = [f"{request.method} {url.raw_path.decode()} HTTP/1.1", f"Host: {url.netloc.decode()}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items() if name.lower() != "host"]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in extra.items()]
+    return [*lines, "Connection: close"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer ",
+        "Bearer",
+        "Bearer \t ",
+        "",
+        "bearer",
+        f"Basic {API_KEY}",
+        f"Bearer {API_KEY[:-1]}",
+        f"Bearer {API_KEY}x",
+    ],
+)
+def test_an_empty_or_partial_token_is_refused(server: Server, victim: str, authorization: str) -> None:
+    """Sent over a raw socket: HTTP clients refuse to send a header value with trailing whitespace."""
+    for request in _hostile_writes(server.base, "token"):
+        content = request.read()
+        head = _head(request, Authorization=authorization)
+        response = _raw_exchange(server.base, head, [content])
+        assert response.status == 401, (request.method, request.url.path, repr(authorization), response)
+        assert response.headers["www-authenticate"] == "Bearer"
+    _assert_nothing_stored(server.base, "token")
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_huge_body_without_the_key_is_refused_unread(server: Server, victim: str, framing: str) -> None:
+    """20 MB of what is not JSON nor multipart (a 422 would mean it was parsed) to each write route: a
+    declared length over CITEWIRE_MAX_REQUEST_BYTES gets 413 at once, a chunked body (no length to go
+    by) 401 before the body is read. Either comes back while most of the body is still unsent."""
+    piece = b"{" + b"x" * 65_535
+    pieces = HUGE_BYTES // len(piece)
+    for request in _hostile_writes(server.base, "huge"):
+        request.read()
+        head = [line for line in _head(request) if not line.lower().startswith("content-length")]
+        if framing == "content-length":
+            head.insert(-1, f"Content-Length: {pieces * len(piece)}")
+            body: Sequence[bytes] = (piece,) * pieces  # one 64 KB piece, sent over and over
+            expected = 413
+        else:
+            head.insert(-1, "Transfer-Encoding: chunked")
+            body = (b"%x\r\n%s\r\n" % (len(piece), piece),) * pieces + (b"0\r\n\r\n",)
+            expected = 401
+        response = _raw_exchange(server.base, head, body)
+        what = (request.method, request.url.path, framing)
+        assert response.status == expected, (*what, response.status, response.content[:300])
+        assert response.seconds < 5, (*what, f"{response.seconds:.1f} s for a refusal")
+        assert response.body_sent < HUGE_BYTES // 2, (*what, f"{response.body_sent} bytes sent before the answer")
+    _assert_nothing_stored(server.base, "huge")
+
+
+def test_a_foreign_origin_may_not_write_even_with_the_key(server: Server, victim: str) -> None:
+    """What a browser adds to a page's request: an Origin other than the server's own (another site, an
+    opaque origin, another port of the same host, another name of it), or a Sec-Fetch-Site saying so."""
+    port = urlsplit(server.base).port
+    foreign = [
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": f"http://127.0.0.1:{free_port()}"},
+        {"Origin": f"http://localhost:{port}"},
+        {"Origin": f"https://127.0.0.1:{port}"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+    ]
+    with httpx.Client(timeout=120) as client:
+        for headers in foreign:
+            for request in _hostile_writes(server.base, "origin"):
+                request.headers.update({**AUTH, **headers})
+                response = _unthrottled(client.send, request)
+                assert response.status_code == 403, (request.method, request.url.path, headers, response.text)
+                assert response.headers["content-type"] == "application/json"
+        _assert_nothing_stored(server.base, "origin")
+        # The control: the server's own origin, through its address, may write with the key.
+        own = {**AUTH, "Origin": server.base, "Sec-Fetch-Site": "same-origin"}
+        url = f"{server.base}/v1/articles/hostile-own"
+        added = _unthrottled(client.put, url, json=_article("own"), headers=own)
+        assert added.status_code == 200 and added.json()["outcome"] in ("created", "replaced"), added.text
+        assert _unthrottled(client.delete, url, headers=own).status_code == 200
+
+
+def test_a_rebound_host_name_may_not_write_even_with_the_key(server: Server, victim: str) -> None:
+    """DNS rebinding: a page at http://rebound.example:<port> whose name now resolves to this server
+    writes to it "same-origin" (Origin matches Host). Only names in CITEWIRE_ALLOWED_HOSTS may."""
+    port = urlsplit(server.base).port
+    with httpx.Client(timeout=120) as client:
+        for name in ("rebound.example", "127.0.0.1.nip.io", "localhost.evil.example"):
+            rebound = {**AUTH, "Host": f"{name}:{port}", "Origin": f"http://{name}:{port}"}
+            for request in _hostile_writes(server.base, "rebound"):
+                request.headers.update(rebound)
+                response = _unthrottled(client.send, request)
+                assert response.status_code == 403, (request.method, request.url.path, name, response.text)
+                assert "host name" in response.json()["detail"], response.text
+        _assert_nothing_stored(server.base, "rebound")
+        # The control: a name the server is known by (the default CITEWIRE_ALLOWED_HOSTS) may.
+        known = {**AUTH, "Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"}
+        url = f"{server.base}/v1/articles/hostile-known"
+        added = _unthrottled(client.put, url, json=_article("known"), headers=known)
+        assert added.status_code == 200 and added.json()["outcome"] in ("created", "replaced"), added.text
+        assert _unthrottled(client.delete, url, headers=known).status_code == 200
 
 
 def test_no_tracebacks_in_the_server_log(server: Server) -> None:
@@ -516,6 +816,20 @@ def test_after_all_of_it_the_seed_questions_still_answer(server: Server) -> None
             assert body["abstained"] is False, body
             assert re.search(expected, body["answer"], re.IGNORECASE), body["answer"]
             assert_citations_check_out(base, body)
+
+
+_Response = TypeVar("_Response", httpx.Response, requests.Response)
+_Args = ParamSpec("_Args")
+
+
+def _unthrottled(send: Callable[_Args, _Response], *args: _Args.args, **kwargs: _Args.kwargs) -> _Response:
+    """``send(...)``, and again after each 429 once its Retry-After has passed (the rate limit is not tested here)."""
+    for _ in range(RATE_LIMITED_TRIES - 1):
+        response = send(*args, **kwargs)
+        if response.status_code != 429:
+            return response
+        time.sleep(int(response.headers["retry-after"]))
+    return send(*args, **kwargs)
 
 
 def _pinned_path_parameters(server: Server, path: str) -> dict[str, str]:
