@@ -2,7 +2,8 @@
 
 Each summary ``bench/baselines/<name>.json`` holds one evaluation's or benchmark's latest table: ``title``,
 ``what``, ``command``, ``machine``, ``measured`` (when and at which commit), ``columns`` and ``rows`` (lists
-of cell strings), and optionally ``align`` (a letter per column, ``l`` or ``r``; default ``l`` then ``r``).
+of cell strings), and optionally ``align`` (a letter per column, ``l`` or ``r``; default ``l`` then ``r``) and
+``more_tables``: further tables (each its own ``columns``, ``rows`` and optional ``align``) shown after the first.
 In docs/EVALUATION.md and docs/BENCHMARKS.md, the lines between ``<!-- table: <name> -->`` and
 ``<!-- /table -->`` are that summary's table as markdown.
 
@@ -35,15 +36,21 @@ def _row(cells: Sequence[Any]) -> str:
 
 
 def render_table(summary: dict[str, Any]) -> str:
-    """The summary's table as markdown: header, alignment row, one line per row."""
-    columns: list[str] = summary["columns"]
-    align = summary.get("align", "l" + "r" * (len(columns) - 1))
+    """The summary's table as markdown: header, alignment row, one line per row; then each of its
+    ``more_tables`` the same way, after a blank line."""
+    tables = [summary, *summary.get("more_tables", [])]
+    return "\n".join(_markdown(summary["title"], table) for table in tables)
+
+
+def _markdown(title: str, table: dict[str, Any]) -> str:
+    columns: list[str] = table["columns"]
+    align = table.get("align", "l" + "r" * (len(columns) - 1))
     if len(align) != len(columns) or set(align) - {"l", "r"}:
-        raise ValueError(f"{summary['title']!r}: align {align!r} is not one l or r per column")
+        raise ValueError(f"{title!r}: align {align!r} is not one l or r per column")
     lines = [_row(columns), "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"]
-    for row in summary["rows"]:
+    for row in table["rows"]:
         if len(row) != len(columns):
-            raise ValueError(f"{summary['title']!r}: row {row!r} has {len(row)} cells, not {len(columns)}")
+            raise ValueError(f"{title!r}: row {row!r} has {len(row)} cells, not {len(columns)}")
         lines.append(_row(row))
     return "\n".join(lines) + "\n"
 

@@ -26,7 +26,7 @@ def test_every_module_is_on_the_architecture_map() -> None:
 
 
 @pytest.mark.parametrize(
-    ("doc", "limit"), [("README.md", 10_000), ("docs/EVALUATION.md", 15_000), ("docs/BENCHMARKS.md", 15_000)]
+    ("doc", "limit"), [("README.md", 10_000), ("docs/EVALUATION.md", 15_000), ("docs/BENCHMARKS.md", 18_000)]
 )
 def test_docs_stay_short(doc: str, limit: int) -> None:
     assert len((ROOT / doc).read_text(encoding="utf-8")) <= limit
