@@ -110,9 +110,9 @@ def test_requests_are_served_in_arrival_order_and_background_work_after_them() -
     order: list[str] = []
     threads = [_waiter(gate, order, "background", background=True)]
     time.sleep(0.05)  # the background job came first
-    for name in ("first", "second", "third"):
+    for waiting, name in enumerate(("first", "second", "third"), start=1):
         threads.append(_waiter(gate, order, name))
-        _until(lambda n=len(threads) - 1: gate.waiting == n)
+        _until(lambda waiting=waiting: gate.waiting == waiting)
     release.set()
     for t in [holder, *threads]:
         t.join()
