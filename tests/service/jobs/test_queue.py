@@ -11,7 +11,7 @@ from typing import Any
 from service.jobs.queue import Job, JobRunner, Reporter
 
 
-def _wait(runner: JobRunner, job_id: str, status: str) -> Job:
+def wait_for_status(runner: JobRunner, job_id: str, status: str) -> Job:
     deadline = time.monotonic() + 10
     while True:
         job = runner.get(job_id)
@@ -39,8 +39,8 @@ def test_another_runner_on_the_same_folder_sees_the_job_progress_and_finish(tmp_
     assert (seen.kind, seen.status, seen.done, seen.total) == ("ingest", "running", 1, 2)
     assert seen.results == [{"id": "a", "outcome": "created"}]
     go_on.set()
-    _wait(mine, job.id, "done")
-    done = _wait(other, job.id, "done")
+    wait_for_status(mine, job.id, "done")
+    done = wait_for_status(other, job.id, "done")
     assert done.summary == {"created": 1, "unchanged": 1}
     assert [r["id"] for r in done.results] == ["a", "b"]
 
@@ -52,8 +52,8 @@ def test_a_failed_job_is_failed_for_the_other_runner_too(tmp_path: Path) -> None
         raise RuntimeError("the store went away")
 
     job = mine.submit("ingest", body, 3)
-    _wait(mine, job.id, "failed")
-    failed = _wait(other, job.id, "failed")
+    wait_for_status(mine, job.id, "failed")
+    failed = wait_for_status(other, job.id, "failed")
     assert failed.error == "RuntimeError: the store went away"
 
 

@@ -16,22 +16,13 @@ import pytest
 
 from service.jobs.queue import RESTARTED, Job, JobBody, JobRunner, Reporter
 from tests.service.jobs.dead import leave_job
+from tests.service.jobs.test_queue import wait_for_status
 
 INPUTS = [{"id": f"a{i}", "title": f"Story {i}", "text": f"Text {i}."} for i in range(4)]
 
 
 def _result(i: int) -> dict[str, Any]:
     return {"id": f"a{i}", "title": f"Story {i}", "outcome": "created", "duplicate_of": None}
-
-
-def _wait(runner: JobRunner, job_id: str, status: str) -> Job:
-    deadline = time.monotonic() + 10
-    while True:
-        job = runner.get(job_id)
-        if job is not None and job.status == status:
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.02)
 
 
 def _state(folder: Path, job_id: str) -> dict[str, Any]:
@@ -71,7 +62,7 @@ def test_inputs_and_the_queued_state_are_on_disk_when_submit_returns(tmp_path: P
     assert runner.read_input(job) == INPUTS
     assert (tmp_path / f"ingest-{job.id}.lock").exists()  # held while the job is queued or running
     go_on.set()
-    _wait(runner, job.id, "done")
+    wait_for_status(runner, job.id, "done")
     _settled(tmp_path, job.id)  # the lock is let go of just after the final state is written
     assert _state(tmp_path, job.id)["finished_at"] is not None
 
@@ -83,7 +74,7 @@ def test_a_job_whose_input_cannot_be_saved_is_refused(tmp_path: Path) -> None:
         runner.submit("ingest", _carry_on(Job("x", "ingest", total=4)), 4, INPUTS)
     # A job without inputs (an evaluation) is accepted as before, and fails as before when it runs.
     job = runner.submit("citewire", lambda report: {"ok": 1}, 1)
-    assert _wait(runner, job.id, "failed").error is not None
+    assert wait_for_status(runner, job.id, "failed").error is not None
 
 
 def test_recover_carries_on_a_killed_process_job_from_its_results_so_far(tmp_path: Path) -> None:
@@ -102,7 +93,7 @@ def test_recover_carries_on_a_killed_process_job_from_its_results_so_far(tmp_pat
 
     (taken,) = runner.recover(restart)
     assert taken.id == job_id and seen == [2]
-    done = _wait(runner, job_id, "done")
+    done = wait_for_status(runner, job_id, "done")
     assert [r["id"] for r in done.results] == ["a0", "a1", "a2", "a3"]  # one per input, in order
     assert (done.done, done.total, done.resumed) == (4, 4, 1)
     _settled(tmp_path, job_id)
@@ -117,7 +108,7 @@ def test_a_job_killed_after_its_last_result_is_finished_by_the_restart(tmp_path:
     job_id = leave_job(tmp_path, "ingest", INPUTS, [_result(i) for i in range(4)])
     runner = JobRunner(tmp_path)
     runner.recover(_carry_on)
-    done = _wait(runner, job_id, "done")
+    done = wait_for_status(runner, job_id, "done")
     assert (done.done, [r["id"] for r in done.results], done.summary) == (4, ["a0", "a1", "a2", "a3"], {"created": 4})
 
 
@@ -163,8 +154,8 @@ def test_a_job_a_live_process_holds_is_never_taken_over(tmp_path: Path) -> None:
     assert second.recover(slow) == []  # both are held by a live runner: neither resumed twice, nor failed
     assert {_state(tmp_path, job_id)["status"], _state(tmp_path, live.id)["status"]} <= {"queued", "running"}
     go_on.set()
-    assert _wait(first, job_id, "done").resumed == 1
-    _wait(first, live.id, "done")
+    assert wait_for_status(first, job_id, "done").resumed == 1
+    wait_for_status(first, live.id, "done")
 
 
 def _settled(folder: Path, job_id: str) -> None:
@@ -188,7 +179,7 @@ def test_prune_removes_finished_jobs_past_the_retention_from_disk_and_memory(tmp
     runner = JobRunner(tmp_path, retention_hours=1.0)
     old, recent = (runner.submit("ingest", _carry_on(Job("x", "ingest", total=4)), 4, INPUTS) for _ in range(2))
     for job in (old, recent):
-        _wait(runner, job.id, "done")
+        wait_for_status(runner, job.id, "done")
     legacy = leave_job(tmp_path, "citewire", INPUTS, save_inputs=False)  # a state file without finished_at
     JobRunner(tmp_path).recover()
     state = next(tmp_path.glob(f"*-{legacy}.json"))
@@ -211,13 +202,13 @@ def test_submit_prunes_at_most_hourly_and_zero_keeps_everything(
 ) -> None:
     keeper = JobRunner(tmp_path / "keep", retention_hours=0.0)
     kept = keeper.submit("ingest", _carry_on(Job("x", "ingest", total=4)), 4, INPUTS)
-    _wait(keeper, kept.id, "done")
+    wait_for_status(keeper, kept.id, "done")
     _age(tmp_path / "keep", kept.id, 10_000.0)
     assert keeper.prune() == 0 and keeper.get(kept.id) is not None
 
     runner = JobRunner(tmp_path / "jobs", retention_hours=1.0)
     first = runner.submit("ingest", _carry_on(Job("x", "ingest", total=4)), 4, INPUTS)  # prunes (nothing yet)
-    _wait(runner, first.id, "done")
+    wait_for_status(runner, first.id, "done")
     _age(tmp_path / "jobs", first.id, 2.0)
     runner.submit("citewire", lambda report: {}, 1)  # within the hour: no second look
     assert (tmp_path / "jobs" / f"ingest-{first.id}.json").exists()
