@@ -121,14 +121,15 @@ class GuardedRoute(UnicodeCheckedRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         """Declares what the checks and the rate limit add: 403 on writes, 429 on the API."""
         calls = {d.dependency for d in kwargs.get("dependencies") or []}
-        added = ((403,) if require_writer in calls else ()) + ((429,) if path.startswith("/v1/") else ())
+        # Set before APIRoute.__init__, which builds the handler (get_route_handler) from it.
+        self.guard = "write" if require_writer in calls else "read" if require_reader in calls else None
+        added = ((403,) if self.guard == "write" else ()) + ((429,) if path.startswith("/v1/") else ())
         kwargs["responses"] = {**problems(*added), **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        calls = {d.dependency for d in self.dependencies}
-        kind = "write" if require_writer in calls else "read" if require_reader in calls else None
+        kind = self.guard
         if kind is None:
             return handler
 
