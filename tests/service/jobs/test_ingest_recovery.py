@@ -22,10 +22,11 @@ from index.store import ArticleStore
 from service.components import Components, build_components, build_engine
 from service.http.app import create_app
 from service.jobs.ingestion import Ingestor, saved_article
-from service.jobs.queue import RESTARTED, Job, JobRunner
+from service.jobs.queue import RESTARTED, JobRunner
 from service.settings import Settings
 from tests.service.fakes import ScriptedLLM
 from tests.service.jobs.dead import leave_job
+from tests.service.jobs.test_queue import wait_for_status
 
 TOPICS = "harbour council budget tram school river bridge museum festival market station library".split()
 
@@ -68,16 +69,6 @@ def components(settings: Settings, reuse_embedder: Embedder) -> Components:
     return build_components(settings)
 
 
-def _wait(runner: JobRunner, job_id: str, status: str, timeout: float = 60) -> Job:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = runner.get(job_id)
-        if job is not None and job.status == status:
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
-
-
 def _chunks_of(store: ArticleStore, article_id: str) -> tuple[set[str], set[str]]:
     """The article's chunk ids in Chroma, and in the BM25 copy."""
     in_chroma = set(store.chunks.get(where={"article_id": article_id}, include=[])["ids"])
@@ -113,7 +104,7 @@ def test_submit_saves_the_batch_and_the_queued_state_before_it_returns(component
     with pytest.raises(ValueError, match="not the one accepted"):
         saved_article(tampered)
     go_on.set()
-    done = _wait(ingestor.jobs, job.id, "done")
+    done = wait_for_status(ingestor.jobs, job.id, "done", timeout=60)
     assert done.summary == {"created": 6, "unchanged": 0, "replaced": 0}
     assert components.store.count_articles() == 6
 
@@ -126,7 +117,7 @@ def test_recover_carries_on_an_ingest_a_killed_server_left(components: Component
 
     restarted = Ingestor(components, JobRunner(jobs))
     assert [job.id for job in restarted.recover()] == [job_id]
-    done = _wait(restarted.jobs, job_id, "done")
+    done = wait_for_status(restarted.jobs, job_id, "done", timeout=60)
     assert [r["id"] for r in done.results] == [a.id for a in ARTICLES]  # one per article, in order
     assert [r["outcome"] for r in done.results] == ["created", "created", "unchanged", "created", "created", "created"]
     assert done.summary == {"created": 5, "unchanged": 1, "replaced": 0}
@@ -209,7 +200,7 @@ def restarted_app(settings: Settings, components: Components, restore_torch_thre
     """A dead server's ingest and evaluation left in the data dir, then the app started over it."""
     Ingestor(components, JobRunner(settings.data_dir / "jobs")).ingest(ARTICLES[:1])
     old = JobRunner(settings.data_dir / "jobs")
-    finished = _wait(old, old.submit("ingest", lambda report: {}, 0, []).id, "done")
+    finished = wait_for_status(old, old.submit("ingest", lambda report: {}, 0, []).id, "done", timeout=60)
     while (settings.data_dir / "jobs" / f"ingest-{finished.id}.lock").exists():  # its final state is written first
         time.sleep(0.01)
     state = settings.data_dir / "jobs" / f"ingest-{finished.id}.json"

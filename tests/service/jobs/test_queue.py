@@ -11,8 +11,8 @@ from typing import Any
 from service.jobs.queue import Job, JobRunner, Reporter
 
 
-def wait_for_status(runner: JobRunner, job_id: str, status: str) -> Job:
-    deadline = time.monotonic() + 10
+def wait_for_status(runner: JobRunner, job_id: str, status: str, timeout: float = 10) -> Job:
+    deadline = time.monotonic() + timeout
     while True:
         job = runner.get(job_id)
         if job is not None and job.status == status:
