@@ -7,28 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from citewire.schemas import Filters, QueryResponse
 from index.articles import is_safe_id, unstorable
 from index.filters import ArticleFilter
-from service.answering.schemas import QueryResponse
-
-_ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
 
 
-class QueryFilters(BaseModel):
+class QueryFilters(Filters):
     """Which articles may answer: every field given must hold (AND); dates are inclusive days."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    source: str | None = Field(None, min_length=1, max_length=200, description="Exact source, e.g. 'cnn.com'.")
-    published_after: str | None = Field(None, pattern=_ISO_DAY, description="YYYY-MM-DD, inclusive.")
-    published_before: str | None = Field(None, pattern=_ISO_DAY, description="YYYY-MM-DD, inclusive.")
-    article_ids: list[str] | None = Field(None, min_length=1, max_length=1000, description="Only these articles.")
-    as_of: str | None = Field(
-        None,
-        pattern=_ISO_DAY,
-        description="YYYY-MM-DD: the day the question is asked. Articles published later are left out (undated "
-        "ones stay), and 'latest' / 'this week' count back from this day instead of from the newest article.",
-    )
 
     @field_validator("published_after", "published_before", "as_of")
     @classmethod
@@ -143,25 +128,6 @@ class ChatResponse(QueryResponse):
     )
 
 
-class ArticleSummary(BaseModel):
-    id: str
-    title: str
-    source: str | None
-    url: str | None
-    published_at: str | None
-    section: str | None
-    author: str | None = None
-    lang: str | None
-    chunk_count: int
-
-
-class ArticleList(BaseModel):
-    total: int = Field(description="Articles matching the filters, on all pages.")
-    offset: int = 0
-    limit: int = 100
-    articles: list[ArticleSummary]
-
-
 def _no_nul(value: str | None) -> str | None:
     """Text fields may be blank (they are optional) but never hold NUL or lone surrogates."""
     if value is not None and (problem := unstorable(value)):
@@ -232,25 +198,6 @@ class IngestJob(BaseModel):
 class Deleted(BaseModel):
     id: str
     deleted: bool
-
-
-class ArticleDetail(ArticleSummary):
-    text: str
-    version: str
-    ingested_at: str
-
-
-class PassageOut(BaseModel):
-    article_id: str
-    title: str
-    start: int
-    end: int
-    quote: str = Field(description="The cited span: article text[start:end].")
-    context: str = Field(description="The span with surrounding text.")
-    context_start: int = Field(description="Offset of the context in the article text.")
-    context_end: int
-    highlight_start: int = Field(description="Offset of the quote inside the context.")
-    highlight_end: int
 
 
 class Health(BaseModel):

@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from citewire.schemas import QueryResponse, SearchResponse
 from service.answering.chat import Turn
 from service.answering.responder import AnswerRequest
-from service.answering.schemas import QueryResponse, SearchResponse, to_query_response, to_search_response
+from service.answering.schemas import to_query_response, to_search_response
 from service.answering.types import Answer
 from service.http.auth import GuardedRoute
 from service.http.delivery import ANSWER_RESPONSES, chat_response, check_length, deliver, prepare

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from citewire.schemas import ArticleDetail, ArticleList, ArticleSummary, PassageOut
 from index.articles import Article, is_safe_id
 from index.loaders import ArticleFormatError, article_from_record
 from index.records import StoredArticle
@@ -18,15 +19,11 @@ from service.answering.passages import passage_window
 from service.http.auth import GuardedRoute
 from service.http.schemas import (
     ArticleBatchIn,
-    ArticleDetail,
     ArticleIn,
-    ArticleList,
     ArticleResult,
-    ArticleSummary,
     Deleted,
     IngestJob,
     IngestResult,
-    PassageOut,
     QueryFilters,
     problems,
 )
