@@ -21,7 +21,9 @@ from service.answering.model import answer_model
 from service.answering.retrieval import FusionWeights, HybridRetriever
 from service.answering.rules_engine import CitewireQueryEngine
 from service.answering.verifier import Verifier
+from service.checking.checker import CheckPolicy, ClaimChecker
 from service.llm.backends import build_llm
+from service.llm.gate import GenerationGate
 from service.settings import Settings
 
 
@@ -123,6 +125,24 @@ def _evidence_engine(components: Components, llm: LLM, retriever: HybridRetrieve
         years_first=settings.years_first,
         this_week_days=settings.this_week_days,
     )
+
+
+def build_checker(engine: CitewireQueryEngine, settings: Settings, gate: GenerationGate) -> ClaimChecker:
+    """The claim checker over the engine's retrieval and model; the evidence engine's sentence vectors are shared."""
+    vectors = (
+        engine.vectors
+        if isinstance(engine, EvidenceEngine)
+        else SentenceVectors(engine.embed_model.get_text_embedding_batch)
+    )
+    policy = CheckPolicy(
+        max_claims=settings.check_max_claims,
+        max_claim_chars=settings.max_question_chars,
+        passages=settings.check_passages,
+        sentences=settings.check_sentences,
+        min_support=settings.min_support,
+        min_contradiction=settings.min_contradiction,
+    )
+    return ClaimChecker(engine, Verifier(answer_model(engine.llm)), vectors, gate, policy)
 
 
 def _or(value: float | None, default: float) -> float:

@@ -145,6 +145,20 @@ class Settings(BaseSettings):
         description="A claim whose verifier score (P(true) of its cited sentences) is below this is dropped; with "
         "none left, Citewire abstains. Fitted on the tune splits of RGB and RealTime QA (bench/calibrate_support.py).",
     )
+    min_contradiction: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="/v1/check: a sentence whose verifier P(false) for a claim reaches this contradicts it "
+        "(docs/CHECKS.md).",
+    )
+    check_max_claims: int = Field(12, ge=1, le=200, description="/v1/check: most claims (sentences) in one text.")
+    check_passages: int = Field(
+        6, ge=1, le=50, description="/v1/check: retrieved passages per claim whose sentences compete."
+    )
+    check_sentences: int = Field(
+        3, ge=1, le=20, description="/v1/check: sentences per claim the verifier reads, one at a time."
+    )
     language_confidence: float = Field(
         0.4,
         ge=0.0,

@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("service.evaluation",),
     ("service.jobs",),
     ("service.components",),
+    ("service.checking",),
     ("service.answering",),
     ("service.llm",),
     ("index", "service"),  # "service" is the package's __init__: it only sets the offline defaults via index

@@ -10,12 +10,12 @@ from fastapi.staticfiles import StaticFiles
 
 from service.answering.responder import Responder
 from service.answering.rules_engine import CitewireQueryEngine
-from service.components import Components, build_components, build_engine, configure_for_serving
+from service.components import Components, build_checker, build_components, build_engine, configure_for_serving
 from service.http.auth import GuardedRoute, api_key_for
 from service.http.errors import install_error_handlers
 from service.http.limits import BodySizeLimit, RateLimit
 from service.http.observability import install_observability
-from service.http.routes import answers, articles, evaluation, openai, service
+from service.http.routes import answers, articles, checks, evaluation, openai, service
 from service.http.state import AppState
 from service.jobs.ingestion import Ingestor
 from service.jobs.parsing import close_parse_pool
@@ -49,6 +49,7 @@ def create_app(
             responder=Responder(ready, gate),
             ingestor=ingestor,
             api_key=api_key_for(settings),
+            checker=build_checker(ready, settings, gate),
         )
         metrics.watch(app.state.citewire)
         yield
@@ -61,7 +62,15 @@ def create_app(
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     metrics = install_observability(app)  # outermost middleware: ids and timings cover everything
     install_error_handlers(app)
-    for router in (service.router, answers.router, openai.router, articles.read, articles.write, evaluation.router):
+    for router in (
+        service.router,
+        answers.router,
+        checks.router,
+        openai.router,
+        articles.read,
+        articles.write,
+        evaluation.router,
+    ):
         app.include_router(router)
     if service.STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=service.STATIC_DIR), name="static")

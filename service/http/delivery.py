@@ -40,8 +40,13 @@ def check_length(state: AppState, question: str) -> None:
 
 async def prepare(state: AppState, request: AnswerRequest, http: Request) -> Prepared:
     """Retrieval and a place at the model: 503 if none, 422 if the prompt cannot fit, 499 if the client left."""
+    return await model_work(http, state.responder.prepare, request)
+
+
+async def model_work(http: Request, work: Callable[..., T], *args: Any) -> T:
+    """``work(*args, stop)`` that waits for the model slot, its refusals as HTTP errors (503, 422, 504, 499)."""
     try:
-        return await while_connected(http, state.responder.prepare, request)
+        return await while_connected(http, work, *args)
     except Busy as exc:
         raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
     except PromptTooLong as exc:

@@ -93,6 +93,22 @@ class QueryRequest(SearchRequest):
         return None if value is None else [clean_text(choice, "a choice") for choice in value]
 
 
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: str = Field(
+        min_length=1,
+        max_length=100_000,
+        description="The text to check (a paragraph, a quote, a model's answer); each sentence is a claim.",
+    )
+    filters: QueryFilters | None = Field(None, description="Check only against some articles.")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        return clean_text(value, "text")
+
+
 class ChatTurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 

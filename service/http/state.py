@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from index.store import ArticleStore
 from service.answering.responder import Responder
 from service.answering.rules_engine import CitewireQueryEngine
+from service.checking.checker import ClaimChecker
 from service.jobs.ingestion import Ingestor
 from service.jobs.queue import JobRunner
 from service.settings import Settings
@@ -29,6 +30,7 @@ class AppState:
     responder: Responder
     ingestor: Ingestor | None  # None when the app was given an engine without its components
     api_key: SecretStr
+    checker: ClaimChecker
 
     @property
     def store(self) -> ArticleStore:
