@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for mode in ("dense", "hybrid"):
                 weights = FusionWeights(recency=0.0)  # dates say nothing about the embedder
                 retriever = HybridRetriever(holder.index, holder.store, components.embedder.model, mode, weights)
-                retriever.retrieve("warm-up question about the news", DEPTH)
+                retriever.candidates("warm-up question about the news", DEPTH)
                 for lang, asked in question_sets.items():
                     label = f"{name} {mode} ({lang})" + ("" if store_name == name else f" over the {store_name} store")
                     scores = score_retriever(retriever, asked, label, holder.store, stored_as[store_name])

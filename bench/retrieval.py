@@ -169,7 +169,7 @@ def _ranked_ids(
     """The article ids of the chunks found, best first (an article once per chunk)."""
     if isinstance(retriever, CitewireQueryEngine):
         return [p.article.article.id for p in retriever.find_passages(asked, DEPTH, where, anchor=question)]
-    return [str(c.node.metadata["article_id"]) for c in retriever.retrieve(asked, DEPTH, where)]
+    return [str(c.node.metadata["article_id"]) for c in retriever.candidates(asked, DEPTH, where)]
 
 
 def score_retriever(

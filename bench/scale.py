@@ -104,12 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             modes: tuple[RetrievalMode, ...] = ("dense", "sparse", "hybrid")
             for mode in modes:
                 retriever = HybridRetriever(components.index, components.store, components.embedder.model, mode)
-                retriever.retrieve("warm-up", 20)
+                retriever.candidates("warm-up", 20)
                 latencies = []
                 for _ in range(ITERATIONS):
                     for q in QUERIES:
                         t = time.perf_counter()
-                        retriever.retrieve(q, 20)
+                        retriever.candidates(q, 20)
                         latencies.append((time.perf_counter() - t) * 1000)
                 stats = summarize(latencies)
                 rows.append([f"{written:,} chunks, {mode}", stats["p50"], stats["p95"], stats["n"]])

@@ -17,6 +17,8 @@ from typing import Literal
 import numpy as np
 from llama_index.core import QueryBundle, VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import BaseNode, NodeWithScore
 
 from index.filters import ArticleFilter, published_day
@@ -26,6 +28,7 @@ from service.settings import Settings
 
 RetrievalMode = Literal["hybrid", "dense", "sparse"]
 _UNFILTERED_DEPTH = 3  # a date-only filter first tries this many times n unfiltered hits
+_BM25_KEY = "bm25"
 
 # "What is the latest...", "...this week?": the asker wants the newest reporting. A question that
 # names a year ("in 2019") is dated, and must not be pulled towards recent articles.
@@ -76,8 +79,12 @@ class FusionWeights:
         )
 
 
-class HybridRetriever:
-    """Dense + BM25 candidates over the same store, fused by weighted RRF."""
+class HybridRetriever(BaseRetriever):
+    """Dense + BM25 candidates over the same store, fused by weighted RRF.
+
+    The engines ask for ``candidates`` (both scores, any depth, any filter); as a LlamaIndex retriever,
+    ``retrieve("...")`` gives the ``top_k`` fused nodes ``where`` allows, so it plugs into a stock query
+    engine. Each node's score is its cosine and its metadata holds its ``bm25``."""
 
     def __init__(
         self,
@@ -86,7 +93,13 @@ class HybridRetriever:
         embed_model: BaseEmbedding,
         mode: RetrievalMode = "hybrid",
         weights: FusionWeights = FusionWeights(),
+        top_k: int = 10,
+        where: ArticleFilter | None = None,
+        callback_manager: CallbackManager | None = None,
     ) -> None:
+        super().__init__(callback_manager=callback_manager)
+        self.top_k = top_k
+        self.where = where
         self.index = index
         self.store = store
         self.embed_model = embed_model
@@ -103,7 +116,11 @@ class HybridRetriever:
         self._last_query = (question, vector)
         return vector
 
-    def retrieve(self, question: str, n_candidates: int, where: ArticleFilter | None = None) -> list[Candidate]:
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        found = self.candidates(query_bundle.query_str, self.top_k, self.where)
+        return [as_scored_node(c) for c in found[: self.top_k]]
+
+    def candidates(self, question: str, n_candidates: int, where: ArticleFilter | None = None) -> list[Candidate]:
         """Up to ``n_candidates`` from each retriever, fused and best first; both search only ``where``."""
         query_vector = self.query_vector(question)
         dense: list[Candidate] = []
@@ -151,6 +168,20 @@ class HybridRetriever:
             if len(kept) >= n:
                 return kept[:n]
         return self.index.as_retriever(similarity_top_k=n, filters=where.metadata_filters()).retrieve(bundle)
+
+
+def as_scored_node(candidate: Candidate) -> NodeWithScore:
+    """A candidate as LlamaIndex passes results on: scored by its cosine, its BM25 score in a copy of the
+    node's metadata (kept out of the model's prompt and the embedder's text)."""
+    node = candidate.node
+    copy = node.model_copy(
+        update={
+            "metadata": {**node.metadata, _BM25_KEY: candidate.bm25},
+            "excluded_llm_metadata_keys": [*node.excluded_llm_metadata_keys, _BM25_KEY],
+            "excluded_embed_metadata_keys": [*node.excluded_embed_metadata_keys, _BM25_KEY],
+        }
+    )
+    return NodeWithScore(node=copy, score=candidate.cosine)
 
 
 def cosine_from_chroma(score: float) -> float:

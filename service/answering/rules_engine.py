@@ -87,7 +87,7 @@ class CitewireQueryEngine(CustomQueryEngine):
         one about this week asked as of a day, chunks of older articles are left out (checks/timeframe.py).
         ``anchor`` is the question's own text, when ``question`` also carries options (default: it)."""
         k = top_k or self.top_k
-        found = self.retriever.retrieve(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES), where)
+        found = self.retriever.candidates(question, max(k * _CANDIDATES_PER_RESULT, _MIN_CANDIDATES), where)
         articles = self.store.get_many([c.node.metadata["article_id"] for c in found])
         passages = [p for c in found if (p := _passage(c, articles)) is not None]
         as_of = where.as_of if where is not None else None

@@ -73,7 +73,7 @@ def _retriever(store: ArticleStore, embedder: Embedder, mode: RetrievalMode) -> 
 
 
 def _first(retriever: HybridRetriever, question: str) -> str:
-    return str(retriever.retrieve(question, 20)[0].node.metadata["article_id"])
+    return str(retriever.candidates(question, 20)[0].node.metadata["article_id"])
 
 
 def test_number_questions_that_dense_misses_hybrid_finds(store: ArticleStore, embedder: Embedder) -> None:
@@ -87,26 +87,64 @@ def test_number_questions_that_dense_misses_hybrid_finds(store: ArticleStore, em
 
 def test_every_candidate_carries_its_cosine_and_bm25_score(store: ArticleStore, embedder: Embedder) -> None:
     question = _question(RECALLS[3])
-    dense = {c.node.node_id: c.cosine for c in _retriever(store, embedder, "dense").retrieve(question, 20)}
-    found = _retriever(store, embedder, "hybrid").retrieve(question, 20)
+    dense = {c.node.node_id: c.cosine for c in _retriever(store, embedder, "dense").candidates(question, 20)}
+    found = _retriever(store, embedder, "hybrid").candidates(question, 20)
     assert found[0].bm25 > 0
     for candidate in found:  # BM25-only hits get their cosine from the stored vector: the same number
         assert candidate.cosine == pytest.approx(dense[candidate.node.node_id], abs=1e-4)
 
 
 def test_sparse_mode_ranks_by_bm25_alone(store: ArticleStore, embedder: Embedder) -> None:
-    found = _retriever(store, embedder, "sparse").retrieve("faulty wiper motor", 5)
+    found = _retriever(store, embedder, "sparse").candidates("faulty wiper motor", 5)
     assert found[0].node.metadata["article_id"] == "recall-7"
     assert [c.bm25 for c in found] == sorted((c.bm25 for c in found), reverse=True)
 
 
 def test_bm25_weight_zero_leaves_the_dense_order(store: ArticleStore, embedder: Embedder) -> None:
     question = _question(RECALLS[0])
-    dense = [c.node.node_id for c in _retriever(store, embedder, "dense").retrieve(question, 12)]
+    dense = [c.node.node_id for c in _retriever(store, embedder, "dense").candidates(question, 12)]
     silenced = HybridRetriever(
         _retriever(store, embedder, "dense").index, store, embedder.model, "hybrid", FusionWeights(sparse=0.0)
     )
-    assert [c.node.node_id for c in silenced.retrieve(question, 12)][: len(dense)] == dense
+    assert [c.node.node_id for c in silenced.candidates(question, 12)][: len(dense)] == dense
+
+
+def test_as_a_llamaindex_retriever_it_gives_the_fused_top_k(store: ArticleStore, embedder: Embedder) -> None:
+    """``retrieve("...")`` is LlamaIndex's own entry point: the candidates' fused order, ``top_k`` of them."""
+    from llama_index.core.schema import MetadataMode
+
+    question = _question(RECALLS[4])
+    retriever = _retriever(store, embedder, "hybrid")
+    retriever.top_k = 3
+    expected = retriever.candidates(question, 3)[:3]  # up to 3 from each of dense and BM25, fused
+    found = retriever.retrieve(question)
+    assert len(found) == 3
+    assert [n.node.node_id for n in found] == [c.node.node_id for c in expected]
+    assert [n.score for n in found] == [c.cosine for c in expected]
+    assert [n.node.metadata["bm25"] for n in found] == [c.bm25 for c in expected]
+    assert found[0].node.metadata["article_id"] == "recall-4" and found[0].node.metadata["bm25"] > 0
+    assert "bm25" not in expected[0].node.metadata  # a copy carries it, not the candidate's node
+    assert "bm25" not in found[0].node.get_content(metadata_mode=MetadataMode.LLM)
+
+
+def test_it_serves_a_stock_llamaindex_query_engine(store: ArticleStore, embedder: Embedder) -> None:
+    """In LlamaIndex's own RetrieverQueryEngine, with the filter and depth set on the retriever; MockLLM
+    echoes its prompt, so the answer shows what the model was given."""
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.query_engine import RetrieverQueryEngine
+
+    index = _retriever(store, embedder, "hybrid").index
+    only = ArticleFilter(source="wire-1.example")
+    retriever = HybridRetriever(index, store, embedder.model, top_k=2, where=only)
+    engine = RetrieverQueryEngine.from_args(retriever, llm=MockLLM())
+    response = engine.query("Which carmaker is recalling cars over a faulty part?")
+    assert len(response.source_nodes) == 2
+    texts = {a.id: a.text for a in RECALLS}
+    for hit in response.source_nodes:
+        meta = hit.node.metadata
+        assert meta["source"] == "wire-1.example"
+        assert hit.node.get_content() == texts[meta["article_id"]][meta["start"] : meta["end"]]
+        assert hit.node.get_content() in str(response)
 
 
 def test_the_engine_retrieves_hybrid_by_default(tmp_path: Path, embedder: Embedder) -> None:
@@ -146,7 +184,7 @@ def test_filters_restrict_every_retriever(
 ) -> None:
     allowed = _allowed(where)
     assert 0 < len(allowed) < len(RECALLS)
-    found = _retriever(store, embedder, mode).retrieve(
+    found = _retriever(store, embedder, mode).candidates(
         "Which carmaker is recalling cars over a faulty part?", 20, where
     )
     ids = {str(c.node.metadata["article_id"]) for c in found}
@@ -160,7 +198,7 @@ def test_a_filter_finds_the_right_article_the_unfiltered_search_ranks_lower(
 ) -> None:
     hybrid = _retriever(store, embedder, "hybrid")
     only = ArticleFilter(article_ids=frozenset({"recall-5"}))
-    found = hybrid.retrieve("Which carmaker is recalling cars?", 5, only)
+    found = hybrid.candidates("Which carmaker is recalling cars?", 5, only)
     assert [c.node.metadata["article_id"] for c in found] == ["recall-5"]
 
 
@@ -187,13 +225,13 @@ def test_a_date_filter_finds_articles_dated_only_by_their_url(
     assert [a.published_at for a in articles] == ["2022-06-14T00:00:00", "2022-06-20T00:00:00"]
     store = _indexed(tmp_path_factory, embedder, f"url-dates-{mode}", articles)
     where = ArticleFilter(published_after=date(2022, 6, 18))
-    found = _retriever(store, embedder, mode).retrieve("How many homes were flooded by the river?", 10, where)
+    found = _retriever(store, embedder, mode).candidates("How many homes were flooded by the river?", 10, where)
     assert {c.node.metadata["article_id"] for c in found} == {articles[1].id}
 
 
 def test_a_filter_nothing_matches_finds_nothing(store: ArticleStore, embedder: Embedder) -> None:
     where = ArticleFilter(source="nobody.example")
-    assert _retriever(store, embedder, "hybrid").retrieve("recall", 10, where) == []
+    assert _retriever(store, embedder, "hybrid").candidates("recall", 10, where) == []
 
 
 def _flood(article_id: str, day: str, text: str) -> Article:
@@ -221,7 +259,7 @@ def _first_flood(store: ArticleStore, embedder: Embedder, question: str, recency
 
     index = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embedder.model)
     retriever = HybridRetriever(index, store, embedder.model, "hybrid", FusionWeights(recency=recency))
-    return str(retriever.retrieve(question, 10)[0].node.metadata["article_id"])
+    return str(retriever.candidates(question, 10)[0].node.metadata["article_id"])
 
 
 def test_latest_news_questions_prefer_the_newer_article(flood_store: ArticleStore, embedder: Embedder) -> None:
@@ -243,7 +281,7 @@ def test_recency_counts_back_from_the_question_s_as_of_day(flood_store: ArticleS
     latest = "What is the latest on the river flood and the town schools?"
 
     def first(as_of: date) -> str:
-        return str(retriever.retrieve(latest, 10, ArticleFilter(as_of=as_of))[0].node.metadata["article_id"])
+        return str(retriever.candidates(latest, 10, ArticleFilter(as_of=as_of))[0].node.metadata["article_id"])
 
     assert first(date(2024, 3, 21)) == "flood-new"
     assert first(date(2024, 9, 1)) == "flood-old"
@@ -259,7 +297,7 @@ def test_a_question_asked_as_of_a_day_prefers_that_week_s_reporting_without_sayi
     plain = "What happened with the river flood and the town schools?"
 
     def first(question: str, where: ArticleFilter | None) -> str:
-        return str(retriever.retrieve(question, 10, where)[0].node.metadata["article_id"])
+        return str(retriever.candidates(question, 10, where)[0].node.metadata["article_id"])
 
     assert first(plain, None) == "flood-old"  # no day given: relevance alone
     assert first(plain, ArticleFilter(as_of=date(2024, 3, 21))) == "flood-new"
@@ -304,7 +342,7 @@ def test_as_of_leaves_out_later_articles_but_keeps_undated_ones(
     quake_store: ArticleStore, embedder: Embedder, mode: RetrievalMode, where: ArticleFilter, expected: set[str]
 ) -> None:
     question = "How strong was the quake that shook the coast?"
-    found = _retriever(quake_store, embedder, mode).retrieve(question, 10, where)
+    found = _retriever(quake_store, embedder, mode).candidates(question, 10, where)
     assert {c.node.metadata["article_id"] for c in found} == expected
 
 
