@@ -19,7 +19,7 @@ PACKAGES = ("service", "index", "prompts")
 # Top to bottom. Settings and prompt files are leaves anything may read.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("service.cli",),
-    ("service.http",),
+    ("service.http", "service.mcp"),  # the same API twice: /mcp is mounted in the app, `citewire mcp` loads it
     ("service.evaluation",),
     ("service.jobs",),
     ("service.components",),

@@ -1,4 +1,4 @@
-"""The ``citewire`` command: ingest, serve, ask, list, delete, info, settings, eval.
+"""The ``citewire`` command: ingest, serve, mcp, ask, list, delete, info, settings, eval.
 
 Flags override the ``CITEWIRE_*`` environment, which overrides the defaults in service/settings.py.
 """
@@ -16,6 +16,7 @@ from index.errors import SetupError
 from service.cli.ask import _cmd_ask
 from service.cli.common import settings_from_args
 from service.cli.evaluate import _cmd_eval
+from service.cli.mcp import _cmd_mcp
 from service.cli.serve import _cmd_serve
 from service.cli.store import _cmd_delete, _cmd_info, _cmd_ingest, _cmd_list
 
@@ -45,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--llm-model", help="profile (default, fast, tiny) or a .gguf path")
     p.set_defaults(func=_cmd_serve)
+
+    p = add("mcp", "serve the MCP tools and resources over stdio (for Claude Desktop and other MCP clients)")
+    p.add_argument("--llm-model", help="profile (default, fast, tiny) or a .gguf path")
+    p.set_defaults(func=_cmd_mcp)
 
     p = add("ask", "answer one question with citations")
     p.add_argument("question")

@@ -21,6 +21,7 @@ from service.jobs.ingestion import Ingestor
 from service.jobs.parsing import close_parse_pool
 from service.jobs.queue import JobRunner
 from service.llm.gate import GenerationGate
+from service.mcp import http as mcp_http
 from service.settings import Settings
 
 
@@ -32,27 +33,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_for_serving()
-        parts = components or (build_components(settings) if engine is None else None)
-        ready = engine or build_engine(parts)  # type: ignore[arg-type]
-        gate = GenerationGate(settings.max_queued_requests, settings.request_timeout_s)
-        keep = settings.job_retention_hours
-        evaluations = JobRunner(settings.data_dir / "eval", retention_hours=keep)
-        evaluations.recover()  # an evaluation a crash cut short cannot be resumed: it is marked failed
-        ingestor = Ingestor(parts, JobRunner(settings.data_dir / "jobs", retention_hours=keep)) if parts else None
-        if ingestor is not None:
-            ingestor.recover()  # sweep what a crash left in the store, then carry on the ingests it cut short
-        app.state.citewire = AppState(
-            settings=settings,
-            engine=ready,
-            jobs=evaluations,
-            responder=Responder(ready, gate),
-            ingestor=ingestor,
-            api_key=api_key_for(settings),
-            checker=build_checker(ready, settings, gate),
-        )
+        app.state.citewire = load_state(settings, engine, components)
         metrics.watch(app.state.citewire)
-        yield
+        async with mcp_http.serving(mcp):  # the MCP endpoint's session manager, over the same parts
+            yield
         close_parse_pool()  # the upload parsers' worker processes, started on first use
 
     summary = "Answers about news articles, every claim cited down to the quoted span."
@@ -74,7 +58,42 @@ def create_app(
         app.include_router(router)
     if service.STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=service.STATIC_DIR), name="static")
+    mcp = mcp_http.install(app)
     return app
+
+
+def load_state(
+    settings: Settings,
+    engine: CitewireQueryEngine | None = None,
+    components: Components | None = None,
+    writes: bool = True,
+) -> AppState:
+    """The parts every request reads, loaded once: by the app's lifespan, and by ``citewire mcp`` (stdio).
+
+    ``writes=False`` for a process that only reads: no ingestor, and what a crash left (ingests to carry on,
+    evaluations to mark failed) is left for ``citewire serve`` to recover."""
+    configure_for_serving()
+    parts = components or (build_components(settings) if engine is None else None)
+    ready = engine or build_engine(parts)  # type: ignore[arg-type]
+    gate = GenerationGate(settings.max_queued_requests, settings.request_timeout_s)
+    keep = settings.job_retention_hours
+    evaluations = JobRunner(settings.data_dir / "eval", retention_hours=keep)
+    ingestor = (
+        Ingestor(parts, JobRunner(settings.data_dir / "jobs", retention_hours=keep)) if parts and writes else None
+    )
+    if writes:
+        evaluations.recover()  # an evaluation a crash cut short cannot be resumed: it is marked failed
+    if ingestor is not None:
+        ingestor.recover()  # sweep what a crash left in the store, then carry on the ingests it cut short
+    return AppState(
+        settings=settings,
+        engine=ready,
+        jobs=evaluations,
+        responder=Responder(ready, gate),
+        ingestor=ingestor,
+        api_key=api_key_for(settings),
+        checker=build_checker(ready, settings, gate),
+    )
 
 
 def app_factory() -> FastAPI:

@@ -51,10 +51,16 @@ class BodySizeLimit:
         await JSONResponse({"detail": self._detail()}, status_code=413)(scope, receive, send)
 
 
+def counted(path: str) -> bool:
+    """Whether a request counts against the rate limit: the API's, the MCP endpoint's."""
+    return path.startswith("/v1/") or path == "/mcp"
+
+
 class RateLimit:
     """A token bucket per client: the API key's holder when the request carries the key, else its address.
 
-    Only the API (``/v1/...``) counts: probes, metrics and the page do not. ``per_minute`` 0 turns it off."""
+    Only the API (``/v1/...`` and ``/mcp``) counts: probes, metrics and the page do not. ``per_minute`` 0 turns it
+    off."""
 
     def __init__(self, app: ASGIApp, per_minute: float, burst: int, max_clients: int = 10_000) -> None:
         self.app = app
@@ -64,7 +70,7 @@ class RateLimit:
         self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, when counted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.rate_s <= 0 or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or self.rate_s <= 0 or not counted(scope["path"]):
             await self.app(scope, receive, send)
             return
         wait_s = self.take(self._client(scope), time.monotonic())
