@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PATH = re.compile(r"(?:`|\]\(|\.\./)((?:service|index|bench|tests|prompts|seeds|docs)/[\w./-]*\w)")
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/ARCHITECTURE.md", "docs/ARTICLES.md", "docs/DEPLOY.md"])
+@pytest.mark.parametrize(
+    "doc", ["README.md", "docs/ARCHITECTURE.md", "docs/ARTICLES.md", "docs/DEPLOY.md", "docs/MCP.md"]
+)
 def test_every_path_a_doc_names_exists(doc: str) -> None:
     text = (ROOT / doc).read_text(encoding="utf-8")
     missing = sorted({p for p in PATH.findall(text) if not (ROOT / p).exists() and "results" not in p})
