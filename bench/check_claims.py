@@ -20,6 +20,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from bench.common import command_line, format_table, machine_info, print_header, settings_with, write_results
 from index.articles import Article
 from index.ingest import ingest_articles
@@ -67,10 +69,12 @@ def build_checker_for(settings: Settings, articles: Iterator[Article]) -> tuple[
     return build_checker(engine, settings, gate), {a.id: a.text for a in stored}
 
 
-def run(checker: ClaimChecker, claims: Sequence[dict[str, Any]], texts: dict[str, str]) -> list[dict[str, Any]]:
+def run(
+    checker: ClaimChecker, claims: Sequence[dict[str, Any]], texts: dict[str, str], progress: bool = True
+) -> list[dict[str, Any]]:
     """Each claim checked alone; its label, every sentence's scores, and whether each span is exact."""
     rows = []
-    for claim in claims:
+    for claim in tqdm(claims, desc="claims", unit="claim", disable=not progress):
         response = checker.check(claim["claim"])
         assert len(response.claims) == 1, f"{claim['id']} is not one sentence"
         verdict = response.claims[0]

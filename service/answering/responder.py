@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from index.filters import ArticleFilter
@@ -19,6 +19,7 @@ from service.answering.chat import Turn, needs_rewrite, standalone_question
 from service.answering.rules_engine import CitewireQueryEngine
 from service.answering.types import Answer, Draft
 from service.llm.gate import GenerationGate, Stopped, Ticket, checkpoint, stop_when
+from service.llm.usage import TokenUsage, metering
 
 
 class GenerationTimeout(Exception):
@@ -36,12 +37,16 @@ class AnswerRequest:
 
 @dataclass
 class Prepared:
-    """What ``prepare`` found: an answer already (abstained before the model), or a draft and its slot."""
+    """What ``prepare`` found: an answer already (abstained before the model), or a draft and its slot.
+
+    ``usage`` sums the request's model calls; it travels here because ``prepare`` and ``run`` run in different
+    worker threads, each in its own copy of the context, and each step puts it in force (``metering``)."""
 
     standalone_question: str
     answer: Answer | None = None
     draft: Draft | None = None
     ticket: Ticket | None = None
+    usage: TokenUsage = field(default_factory=TokenUsage)
 
 
 class AnswerObserver(Protocol):
@@ -63,24 +68,25 @@ class Responder:
         ``GenerationTimeout`` if the rewrite runs past the deadline."""
         stopped = stop.is_set if stop is not None else (lambda: False)
         ticket: Ticket | None = None
+        usage = TokenUsage()
         try:
             question = request.question
             if needs_rewrite(question, request.history):
                 ticket = self.gate.enter(stopped)  # the rewrite is a model call too
                 expiring = ticket
                 try:
-                    with stop_when(lambda: stopped() or expiring.expired()):
+                    with stop_when(lambda: stopped() or expiring.expired()), metering(usage):
                         question = standalone_question(self.engine.llm, request.history, question)
                 except Stopped:
                     if stopped():
                         raise
                     raise GenerationTimeout(f"the rewrite took longer than {self.gate.timeout_s:g} s") from None
             draft = self.engine.draft(question, request.top_k, request.where, request.choices)
-            if isinstance(draft, Answer):
+            if isinstance(draft, Answer):  # abstained, or from the cache: no model call but a rewrite
                 if ticket is not None:
                     self.gate.leave(ticket)
-                return Prepared(question, answer=self._finished(draft))
-            return Prepared(question, draft=draft, ticket=ticket or self.gate.enter(stopped))
+                return Prepared(question, answer=self._finished(draft, usage), usage=usage)
+            return Prepared(question, draft=draft, ticket=ticket or self.gate.enter(stopped), usage=usage)
         except BaseException:
             if ticket is not None:
                 self.gate.leave(ticket)
@@ -102,7 +108,7 @@ class Responder:
         stopped = stop.is_set if stop is not None else (lambda: False)
         answer: Answer | None = None
         try:
-            with stop_when(lambda: stopped() or ticket.expired()):
+            with stop_when(lambda: stopped() or ticket.expired()), metering(prepared.usage):
                 started = time.perf_counter()
                 pieces: list[str] = []
                 for piece in self.engine.generate(draft, lambda: stopped() or ticket.expired()):
@@ -121,10 +127,12 @@ class Responder:
             return None
         if answer is None:
             raise GenerationTimeout(f"the answer took longer than {self.gate.timeout_s:g} s")
-        return self._finished(answer)
+        return self._finished(answer, prepared.usage)
 
-    def _finished(self, answer: Answer) -> Answer:
-        """Every answer ``prepare`` or ``run`` hands out passes here once: the one place it is observed."""
+    def _finished(self, answer: Answer, usage: TokenUsage) -> Answer:
+        """Every answer ``prepare`` or ``run`` hands out passes here once: the one place it is observed, and
+        where it gets this request's model usage (a cached answer's own was another request's)."""
+        answer = replace(answer, usage=usage.snapshot())
         if self.observer is not None:
             self.observer.answered(answer)
         return answer

@@ -8,6 +8,7 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage
 
 from index.records import StoredArticle
+from service.llm.usage import TokenUsage
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Answer:
     retrieved: list[Passage]
     timings_ms: dict[str, float] = field(default_factory=dict)
     sentences: list[CheckedSentence] = field(default_factory=list)
+    usage: TokenUsage | None = None  # the request's model tokens (service.answering.responder); None: not metered
 
 
 @dataclass

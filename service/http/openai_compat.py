@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.answering.chat import Turn
 from service.http.schemas import ChatResponse, clean_text
+from service.llm.usage import TokenUsage
 
 MODEL_ID = "citewire"
 
@@ -38,6 +39,12 @@ class OpenAIMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False  # a last chunk, with no choices, carries the request's usage
+
+
 class OpenAIChatRequest(BaseModel):
     """Fields Citewire uses; the others an OpenAI client sends (temperature, n...) are accepted and ignored."""
 
@@ -46,6 +53,7 @@ class OpenAIChatRequest(BaseModel):
     model: str = MODEL_ID
     messages: list[OpenAIMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
+    stream_options: StreamOptions | None = None
 
     @field_validator("messages")
     @classmethod
@@ -76,10 +84,19 @@ class Choice(BaseModel):
     finish_reason: Literal["stop"]
 
 
+class PromptTokensDetails(BaseModel):
+    cached_tokens: int
+
+
 class Usage(BaseModel):
+    """The tokens of every model call made for the request (rewrite, answer, checks); 0 for a cached answer.
+
+    ``prompt_tokens`` counts each call's whole prompt, ``cached_tokens`` the part of it read from a saved state."""
+
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: PromptTokensDetails
 
 
 class ChatCompletion(BaseModel):
@@ -95,10 +112,14 @@ class ChatCompletion(BaseModel):
 
 
 class ModelCard(BaseModel):
+    """``owned_by`` names the LLM behind Citewire (backend:model, as /healthz does), ``root`` its model file or
+    the remote model's name; ``created`` is the model file's time (0 when remote)."""
+
     id: str
     object: Literal["model"]
     created: int
     owned_by: str
+    root: str
 
 
 class ModelList(BaseModel):
@@ -117,7 +138,17 @@ def message_text(response: ChatResponse) -> str:
     return response.answer + "\n\nSources:\n" + "\n".join(lines)
 
 
-def completion(response: ChatResponse, model: str) -> dict[str, Any]:
+def usage(used: TokenUsage | None) -> dict[str, Any]:
+    used = used or TokenUsage()
+    return {
+        "prompt_tokens": used.prompt_tokens,
+        "completion_tokens": used.completion_tokens,
+        "total_tokens": used.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": used.cached_tokens},
+    }
+
+
+def completion(response: ChatResponse, model: str, used: TokenUsage | None) -> dict[str, Any]:
     return {
         "id": _completion_id(),
         "object": "chat.completion",
@@ -130,36 +161,48 @@ def completion(response: ChatResponse, model: str) -> dict[str, Any]:
                 "finish_reason": "stop",
             }
         ],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": usage(used),
         "citewire": response.model_dump(),
     }
 
 
-def stream_chunks(response: ChatResponse, model: str, words_per_chunk: int = 4) -> list[dict[str, Any]]:
-    """The completion as ``chat.completion.chunk`` objects: role, text in small pieces, then the finish."""
+def stream_chunks(
+    response: ChatResponse, model: str, used: TokenUsage | None = None, words_per_chunk: int = 4
+) -> list[dict[str, Any]]:
+    """The completion as ``chat.completion.chunk`` objects: role, text in small pieces, then the finish; given
+    ``used`` (the client asked for ``stream_options.include_usage``), every chunk has ``usage`` null and a last
+    one with no choices carries it, as OpenAI streams do."""
     ident, created = _completion_id(), int(time.time())
+    extra = {} if used is None else {"usage": None}
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    def chunk(choices: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
         return {
             "id": ident,
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
-            "choices": [choice],
+            "choices": choices,
             **extra,
+            **fields,
         }
+
+    def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+        return [{"index": 0, "delta": delta, "finish_reason": finish}]
 
     words = message_text(response).split(" ")
     pieces = [" ".join(words[i : i + words_per_chunk]) for i in range(0, len(words), words_per_chunk)]
-    chunks = [chunk({"role": "assistant", "content": ""})]
-    chunks += [chunk({"content": piece if i == 0 else " " + piece}) for i, piece in enumerate(pieces)]
-    chunks.append(chunk({}, "stop", citewire=response.model_dump()))
+    chunks = [chunk(choice({"role": "assistant", "content": ""}))]
+    chunks += [chunk(choice({"content": piece if i == 0 else " " + piece})) for i, piece in enumerate(pieces)]
+    chunks.append(chunk(choice({}, "stop"), citewire=response.model_dump()))
+    if used is not None:
+        chunks.append(chunk([], usage=usage(used)))
     return chunks
 
 
-def models() -> dict[str, Any]:
-    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "citewire"}]}
+def models(owned_by: str, root: str, created: int) -> dict[str, Any]:
+    """The one model served: Citewire, over the configured LLM (any name a client sends is accepted)."""
+    card = {"id": MODEL_ID, "object": "model", "created": created, "owned_by": owned_by, "root": root}
+    return {"object": "list", "data": [card]}
 
 
 def _completion_id() -> str:

@@ -30,6 +30,7 @@ from pydantic import PrivateAttr
 
 from service.llm.gate import Stopped, checkpoint, current_stop
 from service.llm.gguf import resolve_gguf
+from service.llm.usage import record
 from service.settings import Settings
 
 
@@ -98,6 +99,8 @@ class LlamaCppChat(CustomLLM):
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         with self._model_call():
             raw = self._request(messages, stream=False, **kwargs)
+        usage = raw["usage"]  # llama.cpp's own count: the prompt, and the reply without its end token
+        record("chat", usage["prompt_tokens"], usage["completion_tokens"])
         text = raw["choices"][0]["message"].get("content") or ""
         return ChatResponse(message=ChatMessage(role="assistant", content=text), raw=raw)
 
@@ -106,25 +109,42 @@ class LlamaCppChat(CustomLLM):
         def gen() -> ChatResponseGen:
             text, finish = "", None
             with self._model_call():
-                for part in self._request(messages, stream=True, **kwargs):
-                    checkpoint()
-                    choice = part["choices"][0]
-                    delta = choice["delta"].get("content") or ""
-                    text, finish = text + delta, choice.get("finish_reason") or finish
-                    yield ChatResponse(message=ChatMessage(role="assistant", content=text), delta=delta, raw=part)
-                usage = self._stream_usage(text, cut_short=finish == "length")
+                prompt = self._chat_prompt_length(messages)
+                stream = self._request(messages, stream=True, **kwargs)
+                try:
+                    for part in stream:
+                        checkpoint()
+                        choice = part["choices"][0]
+                        delta = choice["delta"].get("content") or ""
+                        text, finish = text + delta, choice.get("finish_reason") or finish
+                        yield ChatResponse(message=ChatMessage(role="assistant", content=text), delta=delta, raw=part)
+                finally:  # counted also when the reader stops early
+                    stream.close()
+                    completion = self._generated(prompt, finish)
+                    record("stream_chat", prompt, completion)
             # llama.cpp's stream carries no usage: the last response brings it, as a whole reply would.
+            usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
             yield ChatResponse(message=ChatMessage(role="assistant", content=text), delta="", raw={"usage": usage})
 
         return gen()
 
-    def _stream_usage(self, text: str, cut_short: bool) -> dict[str, int]:
-        """Token counts of the stream just finished. The context holds the prompt and every generated token
-        that was fed back: all of them when the model stopped by itself, all but the last at max_tokens.
-        (A stop string's tokens are fed back but not in ``text``: then the prompt count is a little high.)"""
-        completion = len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
-        prompt = max(0, self._llama.n_tokens - completion + (1 if cut_short else 0))
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    def _chat_prompt_length(self, messages: Sequence[ChatMessage]) -> int:
+        """The tokens ``create_chat_completion`` feeds the model for ``messages``: the GGUF template's prompt,
+        tokenised as llama.cpp's template handler does (no BOS added: the template writes its own)."""
+        prompt, _ = self._render(messages)
+        return len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def _generated(self, prompt: int, finish: str | None) -> int:
+        """Tokens generated after a ``prompt``-token prompt, from the context once generation has ended.
+
+        Every generated token is fed back before the next is sampled, so the context holds all of them except
+        the last one sampled: at the model's end token (finish "stop") that one is the end token, which is not
+        counted, as llama.cpp's whole replies do not count it; at max_tokens, or when the reader stopped early,
+        it is a real token. (A stop string written as plain text also finishes "stop": then one token less.)"""
+        evaluated = self._llama.n_tokens - prompt
+        if evaluated < 0:  # ended inside the prompt's evaluation
+            return 0
+        return evaluated + (0 if finish == "stop" else 1)
 
     # -- prefix-cached calls (service.answering) ----------------------------------------------
 
@@ -145,30 +165,35 @@ class LlamaCppChat(CustomLLM):
 
         compiled = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
         with self._model_call():
-            tokens, stop = self._restore(messages, prefix_until)
+            tokens, stop, cached = self._restore(messages, prefix_until)
             stream = self._llama.create_completion(
                 tokens, max_tokens=max_tokens, temperature=0.0, stop=stop, grammar=compiled, stream=True
             )
+            finish = None
             try:
                 for part in stream:
                     checkpoint()
-                    text = part["choices"][0]["text"]
-                    if text:
-                        yield text
+                    choice = part["choices"][0]
+                    finish = choice.get("finish_reason") or finish
+                    if choice["text"]:
+                        yield choice["text"]
                     if should_stop is not None and should_stop():
                         return
             finally:
                 stream.close()
+                record("stream_prefixed", len(tokens), self._generated(len(tokens), finish), cached)
 
     def label_probabilities(
         self, messages: Sequence[ChatMessage], prefix_until: str, labels: Sequence[str]
     ) -> dict[str, float]:
         """P(the reply starts with each label), renormalised over ``labels``: one forward pass, no sampling.
 
-        A label counts with its capitalised spelling too (first token of each)."""
+        A label counts with its capitalised spelling too (first token of each). The call reads its prompt and
+        generates nothing, so it counts 0 completion tokens."""
         with self._model_call():
-            tokens, _ = self._restore(messages, prefix_until)
+            tokens, _, cached = self._restore(messages, prefix_until)
             self._llama.eval(tokens[self._llama.n_tokens :])
+            record("label_probabilities", len(tokens), 0, cached)
             from llama_cpp import llama_cpp as lib
 
             n_vocab = self._llama.n_vocab()
@@ -229,19 +254,21 @@ class LlamaCppChat(CustomLLM):
         stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
         return rendered.prompt, stop
 
-    def _restore(self, messages: Sequence[ChatMessage], prefix_until: str) -> tuple[list[int], list[str]]:
-        """The whole prompt's tokens, with the context holding exactly its prefix's (saved once)."""
+    def _restore(self, messages: Sequence[ChatMessage], prefix_until: str) -> tuple[list[int], list[str], int]:
+        """The whole prompt's tokens, with the context holding exactly its prefix's (saved once), its stop
+        strings, and how many of its tokens were restored rather than evaluated (0 the first time)."""
         prompt, stop = self._render(messages)
         cut = prompt.index(prefix_until) + len(prefix_until)
         prefix, rest = prompt[:cut], prompt[cut:]
         llama = self._llama
         saved = self._prefixes.get(prefix)
+        cached = len(saved.tokens) if saved is not None else 0
         if saved is None:
             llama.reset()
             llama.eval(llama.tokenize(prefix.encode("utf-8"), add_bos=True, special=True))
             saved = self._prefixes[prefix] = _SavedPrefix.take(llama)
         saved.put_back(llama)
-        return saved.tokens + llama.tokenize(rest.encode("utf-8"), add_bos=False, special=True), stop
+        return saved.tokens + llama.tokenize(rest.encode("utf-8"), add_bos=False, special=True), stop, cached
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -283,18 +310,7 @@ class _SavedPrefix:
 def build_llm(settings: Settings) -> LLM:
     """The configured backend, ready to answer."""
     if settings.llm_backend == "openai":
-        from llama_index.llms.openai_like import OpenAILike
-
-        return OpenAILike(
-            model=settings.llm_model,
-            api_base=settings.openai_base_url,
-            api_key=settings.openai_api_key.get_secret_value(),
-            is_chat_model=True,
-            context_window=settings.llm_context_tokens,
-            max_tokens=settings.max_answer_tokens,
-            temperature=0.0,
-            timeout=settings.openai_timeout_s,
-        )
+        return _openai_llm(settings)
     path = resolve_gguf(settings.llm_model, settings.model_cache_dir)
     return LlamaCppChat(
         model_path=str(path),
@@ -303,6 +319,49 @@ def build_llm(settings: Settings) -> LLM:
         n_threads=settings.llm_threads,
         seed=settings.llm_seed,
     )
+
+
+def _openai_llm(settings: Settings) -> LLM:
+    """LlamaIndex's ``OpenAILike``, recording the usage its server reports for every call (``record``)."""
+    from llama_index.llms.openai_like import OpenAILike
+
+    class MeteredOpenAI(OpenAILike):
+        def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+            response = super()._chat(messages, **kwargs)
+            _record_reported("chat", response)
+            return response
+
+        def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+            def gen() -> ChatResponseGen:
+                for part in super(MeteredOpenAI, self)._stream_chat(messages, **kwargs):
+                    _record_reported("stream_chat", part)  # only the last chunk carries usage
+                    yield part
+
+            return gen()
+
+    return MeteredOpenAI(
+        model=settings.llm_model,
+        api_base=settings.openai_base_url,
+        api_key=settings.openai_api_key.get_secret_value(),
+        is_chat_model=True,
+        context_window=settings.llm_context_tokens,
+        max_tokens=settings.max_answer_tokens,
+        temperature=0.0,
+        timeout=settings.openai_timeout_s,
+        # A stream's last chunk then carries its usage (OpenAI's servers; others may ignore the option).
+        # LlamaIndex leaves it out of the calls that do not stream.
+        additional_kwargs={"stream_options": {"include_usage": True}},
+    )
+
+
+def _record_reported(call: str, response: ChatResponse) -> None:
+    """Records the usage a server reported in ``response``, if it did."""
+    prompt, completion = usage_of(response)
+    if prompt is None and completion is None:
+        return
+    usage = getattr(response.raw, "usage", None)
+    details = getattr(usage, "prompt_tokens_details", None)
+    record(call, prompt or 0, completion or 0, getattr(details, "cached_tokens", None) or 0)
 
 
 def prompt_counter(llm: LLM) -> Callable[[Sequence[ChatMessage]], int]:

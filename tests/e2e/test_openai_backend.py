@@ -18,6 +18,7 @@ from index.loaders import load_file
 from service.components import build_components, build_engine
 from service.llm.backends import build_llm, usage_of
 from service.llm.gguf import resolve_gguf
+from service.llm.usage import TokenUsage, metering
 from service.settings import Settings
 from tests.e2e.servers import free_port, running, seeded_server
 from tests.sse import sse_events
@@ -41,11 +42,13 @@ def test_chat_through_the_openai_backend(openai_url: str, tmp_path: Path) -> Non
         data_dir=tmp_path, llm_backend="openai", llm_model="tiny", openai_base_url=openai_url, max_answer_tokens=16
     )
     llm = build_llm(settings)
-    response = llm.chat([ChatMessage(role="user", content="Say hello.")])
+    with metering(TokenUsage()) as usage:
+        response = llm.chat([ChatMessage(role="user", content="Say hello.")])
     assert (response.message.content or "").strip()
     prompt_tokens, completion_tokens = usage_of(response)
     assert prompt_tokens and prompt_tokens > 0
     assert completion_tokens and 0 < completion_tokens <= 16
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.calls) == (prompt_tokens, completion_tokens, 1)
 
 
 def test_engine_answers_through_the_openai_backend(openai_url: str, tmp_path: Path, seed_path: Path) -> None:

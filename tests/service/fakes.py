@@ -9,6 +9,8 @@ from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_completion_callback
 from pydantic import Field
 
+from service.llm.usage import record
+
 JUDGE_MARK = "Claim:"  # only the claim judge's prompt (prompts/judge_user.txt) has it
 EXTRACT_MARK = "Answer with a few words copied from the text"  # prompts/judge_extract_user.txt
 REWRITE_MARK = "Rewritten question:"  # prompts/condense_user.txt
@@ -26,6 +28,7 @@ class ScriptedLLM(CustomLLM):
     extracted: str = "not stated"
     prompts: list[str] = Field(default_factory=list)
     judge_prompts: list[str] = Field(default_factory=list)
+    counted: list[tuple[int, int]] = Field(default_factory=list)  # each call's (prompt, reply) words
 
     @property
     def calls(self) -> int:
@@ -39,6 +42,7 @@ class ScriptedLLM(CustomLLM):
         self.prompts.clear()
         self.judge_prompts.clear()
         self.rewrite_prompts.clear()
+        self.counted.clear()
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -46,14 +50,21 @@ class ScriptedLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """The scripted reply; its usage recorded as a backend does, a word counted as a token."""
+        text = self._reply(prompt)
+        self.counted.append((len(prompt.split()), len(text.split())))
+        record("scripted", *self.counted[-1])
+        return CompletionResponse(text=text)
+
+    def _reply(self, prompt: str) -> str:
         if REWRITE_MARK in prompt:
             self.rewrite_prompts.append(prompt)
-            return CompletionResponse(text=self.rewritten)
+            return self.rewritten
         if JUDGE_MARK in prompt or EXTRACT_MARK in prompt:
             self.judge_prompts.append(prompt)
-            return CompletionResponse(text=self.verdict if JUDGE_MARK in prompt else self.extracted)
+            return self.verdict if JUDGE_MARK in prompt else self.extracted
         self.prompts.append(prompt)
-        return CompletionResponse(text=self.reply)
+        return self.reply
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:

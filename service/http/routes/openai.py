@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,6 +16,7 @@ from service.http.auth import GuardedRoute
 from service.http.delivery import ANSWER_RESPONSES, SSE_HEADERS, chat_response, check_length, events, prepare, run
 from service.http.schemas import problems
 from service.http.state import State, require_reader
+from service.llm.usage import TokenUsage
 
 router = APIRouter(tags=["openai"], dependencies=[Depends(require_reader)], route_class=GuardedRoute)
 
@@ -26,24 +28,35 @@ async def chat_completions(body: openai_compat.OpenAIChatRequest, state: State, 
     check_length(state, question)
     prepared = await prepare(state, AnswerRequest(question, history), http)
     if not body.stream:
-        return openai_compat.completion(chat_response(await run(state, prepared, http), prepared), body.model)
-    chunks = _chunks(events(state, prepared), prepared, body.model)
+        answer = await run(state, prepared, http)
+        return openai_compat.completion(chat_response(answer, prepared), body.model, answer.usage)
+    include_usage = body.stream_options is not None and body.stream_options.include_usage
+    chunks = _chunks(events(state, prepared), prepared, body.model, include_usage)
     return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 @router.get("/v1/models", response_model=openai_compat.ModelList, responses=problems(401))
-def list_models() -> dict[str, Any]:
-    """The one model name /v1/chat/completions answers as (any name a client sends is accepted)."""
-    return openai_compat.models()
+def list_models(state: State) -> dict[str, Any]:
+    """The one model /v1/chat/completions answers as (any name a client sends is accepted), and the LLM behind it."""
+    settings, llm = state.settings, state.engine.llm
+    model_path = getattr(llm, "model_path", None)  # a local GGUF (llama.cpp)
+    try:
+        created = int(Path(model_path).stat().st_mtime) if model_path else 0
+    except OSError:
+        created = 0
+    return openai_compat.models(f"{settings.llm_backend}:{settings.llm_model}", llm.metadata.model_name, created)
 
 
-async def _chunks(stream: AsyncIterator[tuple[str, Any]], prepared: Prepared, model: str) -> AsyncIterator[str]:
+async def _chunks(
+    stream: AsyncIterator[tuple[str, Any]], prepared: Prepared, model: str, include_usage: bool
+) -> AsyncIterator[str]:
     """OpenAI stream chunks of the checked answer; while the model writes, SSE comments keep the line open."""
     async for kind, data in stream:
         if kind == "token":
             yield ": generating\n\n"  # a comment: keeps the connection alive, clients skip it
         elif kind == "final":
-            for chunk in openai_compat.stream_chunks(chat_response(data, prepared), model):
+            used = (data.usage or TokenUsage()) if include_usage else None
+            for chunk in openai_compat.stream_chunks(chat_response(data, prepared), model, used):
                 yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
         else:
             yield f"data: {json.dumps({'error': {'message': data, 'type': 'server_error'}})}\n\n"

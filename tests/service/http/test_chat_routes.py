@@ -135,10 +135,55 @@ def test_the_stream_final_answer_drops_what_the_sources_do_not_back(client: Test
 # -- OpenAI-compatible ------------------------------------------------------------------------------
 
 
-def test_models_lists_citewire(client: TestClient) -> None:
+def test_models_lists_citewire_and_the_llm_behind_it(client: TestClient) -> None:
     body = client.get("/v1/models").json()
     assert body["object"] == "list"
-    assert [m["id"] for m in body["data"]] == ["citewire"]
+    (card,) = body["data"]
+    assert card == {
+        "id": "citewire",
+        "object": "model",
+        "created": 0,
+        "owned_by": "llamacpp:default",
+        "root": "scripted",
+    }
+
+
+def _usage(counted: list[tuple[int, int]]) -> dict[str, Any]:
+    """OpenAI's usage object for the scripted model's calls (a word counted as a token)."""
+    prompt, completion = sum(p for p, _ in counted), sum(c for _, c in counted)
+    total = prompt + completion
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total} | {
+        "prompt_tokens_details": {"cached_tokens": 0}
+    }
+
+
+def test_chat_completions_usage_sums_the_rewrite_the_answer_and_the_judge(client: TestClient, api: Api) -> None:
+    payload = {"model": "citewire", "messages": _conversation(QUESTION, REPLY, FOLLOW_UP)}
+    body = client.post("/v1/chat/completions", json=payload).json()
+    assert api.llm.rewrite_prompts and api.llm.prompts and api.llm.judge_prompts  # all three kinds of call ran
+    assert body["usage"] == _usage(api.llm.counted) and body["usage"]["total_tokens"] > 0
+
+
+def test_a_stream_that_asks_for_usage_ends_with_it(client: TestClient, api: Api) -> None:
+    payload: dict[str, Any] = {"messages": _conversation(QUESTION, REPLY, FOLLOW_UP), "stream": True}
+    plain = client.post("/v1/chat/completions", json=payload).text
+    assert '"usage"' not in plain  # only when asked, as OpenAI does
+    api.llm.counted.clear()
+    payload["stream_options"] = {"include_usage": True}
+    lines = client.post("/v1/chat/completions", json=payload).text.splitlines()
+    datas = [line[len("data: ") :] for line in lines if line.startswith("data: ")]
+    assert datas[-1] == "[DONE]"
+    chunks = [json.loads(d) for d in datas[:-1]]
+    *answer, last = chunks
+    assert all(c["usage"] is None and len(c["choices"]) == 1 for c in answer)
+    assert last["choices"] == [] and last["usage"] == _usage(api.llm.counted)
+    assert len(api.llm.counted) >= 3  # the rewrite, the answer, the judge
+
+
+def test_an_answer_without_a_model_call_uses_no_tokens(client: TestClient, api: Api) -> None:
+    body = client.post("/v1/chat/completions", json={"messages": _conversation(UNRELATED)}).json()
+    assert body["citewire"]["abstained"] and api.llm.counted == []
+    assert body["usage"] == _usage([])
 
 
 def test_chat_completions_carry_the_answer_sources_and_structured_citations(client: TestClient) -> None:
