@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("service", "index", "prompts")
+PACKAGES = ("citewire", "service", "index", "prompts")
 
 # Top to bottom. Settings and prompt files are leaves anything may read.
 LAYERS: tuple[tuple[str, ...], ...] = (
@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("service.llm",),
     ("index", "service"),  # "service" is the package's __init__: it only sets the offline defaults via index
     ("service.settings", "prompts"),
+    ("citewire",),  # the public package (wire models, client, retriever): the server imports it, never back
 )
 
 
