@@ -9,11 +9,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # A repository path as the docs write it: in backticks or a markdown link, under a top-level folder.
-PATH = re.compile(r"(?:`|\]\(|\.\./)((?:service|index|bench|tests|prompts|seeds|docs)/[\w./-]*\w)")
+PATH = re.compile(r"(?:`|\]\(|\.\./)((?:citewire|service|index|bench|tests|prompts|seeds|docs)/[\w./-]*\w)")
 
 
 @pytest.mark.parametrize(
-    "doc", ["README.md", "docs/ARCHITECTURE.md", "docs/ARTICLES.md", "docs/DEPLOY.md", "docs/MCP.md"]
+    "doc", ["README.md", "docs/ARCHITECTURE.md", "docs/ARTICLES.md", "docs/DEPLOY.md", "docs/MCP.md", "docs/CLIENT.md"]
 )
 def test_every_path_a_doc_names_exists(doc: str) -> None:
     text = (ROOT / doc).read_text(encoding="utf-8")
@@ -23,7 +23,7 @@ def test_every_path_a_doc_names_exists(doc: str) -> None:
 
 def test_every_module_is_on_the_architecture_map() -> None:
     text = (ROOT / "docs/ARCHITECTURE.md").read_text(encoding="utf-8")
-    for path in [*ROOT.glob("service/**/*.py"), *ROOT.glob("index/*.py")]:
+    for path in [*ROOT.glob("citewire/*.py"), *ROOT.glob("service/**/*.py"), *ROOT.glob("index/*.py")]:
         assert path.name in text, f"{path.relative_to(ROOT)} is not on docs/ARCHITECTURE.md's map"
 
 
