@@ -1,4 +1,5 @@
-// Citewire's page: the indexed articles, a chat with streamed answers, and the passage behind each [n].
+// Citewire's page: the indexed articles, a chat with streamed answers, the passage behind each [n], and a
+// claim check that shows the sentences supporting and contradicting each claim side by side.
 // Text from the server only ever goes into the DOM through textContent (never innerHTML).
 "use strict";
 
@@ -180,7 +181,7 @@ function citeLink(citation) {
   );
   link.addEventListener("click", (event) => {
     event.preventDefault();
-    openPassage(citation);
+    openPassage(citation, `[${citation.n}]`);
   });
   return link;
 }
@@ -234,17 +235,131 @@ async function ask(question) {
   }
 }
 
+// ---- Claim check ------------------------------------------------------------------------------
+
+const LABELS = { supported: "Supported", contradicted: "Contradicted", unmentioned: "Not mentioned" };
+let checking = false;
+
+function scores(item) {
+  return `support ${item.support.toFixed(2)} · contradiction ${item.contradiction.toFixed(2)}`;
+}
+
+// One sentence of an article; its quote opens the passage, the span highlighted, as a citation does.
+function spanItem(span, role) {
+  const link = el(
+    "a",
+    {
+      class: "span-link",
+      href: "#",
+      "data-article-id": span.article_id,
+      "data-start": span.start,
+      "data-end": span.end,
+      title: `${span.title}: open the passage`,
+    },
+    el("q", { class: "quote" }, span.quote),
+  );
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    openPassage(span, role);
+  });
+  return el(
+    "li",
+    { class: "span" },
+    link,
+    el("span", { class: "title" }, span.title),
+    el("span", { class: "meta" }, joinMeta(span.source, day(span.published_at), scores(span))),
+  );
+}
+
+function evidenceColumn(kind, heading, role, spans) {
+  return el(
+    "section",
+    { class: `column ${kind}`, "aria-label": heading },
+    el("h3", {}, heading),
+    spans.length
+      ? el("ul", { class: "spans" }, ...spans.map((span) => spanItem(span, role)))
+      : el("p", { class: "meta none" }, "None found."),
+  );
+}
+
+function renderClaim(claim) {
+  return el(
+    "li",
+    { class: `claim ${claim.label}`, "data-label": claim.label },
+    el(
+      "p",
+      { class: "claim-head" },
+      el("span", { class: `label ${claim.label}` }, LABELS[claim.label] || claim.label),
+      " ",
+      el("span", { class: "meta score" }, scores(claim)),
+    ),
+    el("p", { class: "claim-text" }, claim.text),
+    el(
+      "div",
+      { class: "evidence" },
+      evidenceColumn("supporting", "Supporting", "Supports the claim", claim.supporting),
+      evidenceColumn("contradicting", "Contradicting", "Contradicts the claim", claim.contradicting),
+    ),
+  );
+}
+
+async function check(text) {
+  checking = true;
+  $("check-send").disabled = true;
+  const status = $("check-status");
+  const results = $("check-results");
+  results.dataset.state = "checking";
+  status.textContent = "Checking…";
+  results.replaceChildren();
+  try {
+    const response = await fetch("/v1/check", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text }),
+    });
+    if (!response.ok) throw new Error(await errorText(response));
+    const body = await response.json();
+    results.replaceChildren(...body.claims.map(renderClaim));
+    status.textContent = joinMeta(
+      `${body.supported} supported`,
+      `${body.contradicted} contradicted`,
+      `${body.unmentioned} not mentioned`,
+      `grounding ${body.score.toFixed(2)}`,
+    );
+    results.dataset.state = "done";
+  } catch (err) {
+    results.dataset.state = "error";
+    status.textContent = "";
+    results.replaceChildren(el("li", { class: "error", role: "alert" }, `Sorry, no check: ${err.message}`));
+  } finally {
+    checking = false;
+    $("check-send").disabled = false;
+  }
+}
+
+// ---- Modes: ask or check ----------------------------------------------------------------------
+
+function selectMode(tab) {
+  for (const other of document.querySelectorAll('[role="tab"]')) {
+    const selected = other === tab;
+    other.setAttribute("aria-selected", String(selected));
+    other.tabIndex = selected ? 0 : -1;
+    $(other.getAttribute("aria-controls")).hidden = !selected;
+  }
+}
+
 // ---- Passage panel ----------------------------------------------------------------------------
 
 let passageRequest = 0;
 
-async function openPassage(citation) {
+// Opens a citation or a checked sentence (article_id, start, end, title...); `tag` says which it is.
+async function openPassage(citation, tag) {
   const panel = $("passage");
   const request = ++passageRequest;
   panel.hidden = false;
   document.body.classList.add("with-passage");
   $("passage-title").textContent = citation.title;
-  $("passage-meta").textContent = joinMeta(`[${citation.n}]`, citation.source, day(citation.published_at));
+  $("passage-meta").textContent = joinMeta(tag, citation.source, day(citation.published_at));
   $("passage-status").textContent = "Loading the passage…";
   $("passage-context").replaceChildren();
   const link = $("passage-link");
@@ -303,6 +418,36 @@ document.addEventListener("DOMContentLoaded", () => {
     closePassage();
     input.focus();
   });
+  const claim = $("claim");
+  $("check").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = claim.value.trim();
+    if (!text || checking) return;
+    check(text);
+  });
+  claim.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      $("check").requestSubmit();
+    }
+  });
+  // Tabs as ARIA describes them: a click selects and goes to the text box; arrows, Home and End move between tabs.
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => {
+      selectMode(tab);
+      $(tab.getAttribute("aria-controls")).querySelector("textarea").focus();
+    });
+    tab.addEventListener("keydown", (event) => {
+      const at = tabs.indexOf(tab);
+      const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      if (to === undefined) return;
+      event.preventDefault();
+      const next = tabs[(to + tabs.length) % tabs.length];
+      selectMode(next);
+      next.focus();
+    });
+  }
   $("passage-close").addEventListener("click", closePassage);
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !$("passage").hidden) closePassage();
