@@ -6,9 +6,9 @@ contradicting sentences side by side, every quote exactly the article's text[sta
 passage highlighted, as a citation does. The mode is reached by mouse and by keyboard (the tabs follow ARIA's
 pattern). A screenshot is kept in tests/artifacts/web-check.png.
 
-The server runs with CITEWIRE_MIN_CONTRADICTION=0.4: at the default 0.5 the verifier labels none of the seed's
-contradictions in bench/check_claims.py, and the page needs one to show (this claim's P(false) was 0.64 in three
-server runs, 0.48 in one)."""
+The server runs with CITEWIRE_MIN_CONTRADICTION=0.4: with the "verify" prompt the verifier labels none of the
+seed's contradictions at the default 0.5 (bench/check_claims.py) and gives this claim P(false) 0.48; with the
+"check" prompt (prompts/check_*.txt) 0.64. The page needs a contradicted claim to show either way."""
 
 from __future__ import annotations
 
