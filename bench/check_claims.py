@@ -26,6 +26,7 @@ from bench.common import command_line, format_table, machine_info, print_header,
 from index.articles import Article
 from index.ingest import ingest_articles
 from index.loaders import article_from_record, collect_files, load_file
+from service.answering.verifier import Verifier
 from service.checking.checker import CheckPolicy, ClaimChecker, label_for
 from service.components import build_checker, build_components, build_engine
 from service.llm.gate import GenerationGate
@@ -160,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--distractors", type=int, default=20, help="other RealTime QA gold articles in the store")
     parser.add_argument("--llm-model", default=None, help="profile or .gguf path (default: the settings')")
     parser.add_argument("--replay", type=Path, help="fit thresholds on a saved run's tune split instead")
+    parser.add_argument("--split", choices=("tune", "check", "all"), default="all", help="which claims to run")
+    parser.add_argument("--prompt", default="check", help="the verifier's prompt pair: check or verify")
     args = parser.parse_args(argv)
     if args.replay is not None:
         print(replay(json.loads(args.replay.read_text(encoding="utf-8"))["claims"]))
@@ -169,14 +172,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     machine, command = machine_info(), command_line("bench.check_claims")
     print_header("claim checks", command, machine)
-    claims = load_claims()
+    claims = [c for c in load_claims() if args.split in ("all", c["split"])]
     overrides = {"llm_model": args.llm_model} if args.llm_model else {}
     with tempfile.TemporaryDirectory() as tmp:
-        checker, texts = build_checker_for(settings_with(Path(tmp), **overrides), corpus(claims, args.distractors))
+        checker, texts = build_checker_for(
+            settings_with(Path(tmp), **overrides), corpus(load_claims(), args.distractors)
+        )
+        checker.verifier = Verifier(checker.verifier.model, prompt=args.prompt)
         rows = run(checker, claims, texts)
     print(table(rows))
     print(replay(rows))
-    path = write_results("check_claims", command, machine, {"distractors": args.distractors, "claims": rows})
+    payload = {"distractors": args.distractors, "prompt": args.prompt, "claims": rows}
+    path = write_results("check_claims", command, machine, payload)
     print(f"saved: {path}")
     return 0
 

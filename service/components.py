@@ -139,10 +139,10 @@ def build_checker(engine: CitewireQueryEngine, settings: Settings, gate: Generat
         max_claim_chars=settings.max_question_chars,
         passages=settings.check_passages,
         sentences=settings.check_sentences,
-        min_support=settings.min_support,
-        min_contradiction=settings.min_contradiction,
+        min_support=settings.check_min_support,
+        min_contradiction=settings.check_min_contradiction,
     )
-    return ClaimChecker(engine, Verifier(answer_model(engine.llm)), vectors, gate, policy)
+    return ClaimChecker(engine, Verifier(answer_model(engine.llm), prompt="check"), vectors, gate, policy)
 
 
 def _or(value: float | None, default: float) -> float:

@@ -145,12 +145,19 @@ class Settings(BaseSettings):
         description="A claim whose verifier score (P(true) of its cited sentences) is below this is dropped; with "
         "none left, Citewire abstains. Fitted on the tune splits of RGB and RealTime QA (bench/calibrate_support.py).",
     )
-    min_contradiction: float = Field(
+    check_min_support: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="/v1/check: a sentence whose verifier P(true) for a claim reaches this supports it. Fitted on "
+        "the tune split of tests/data/claims.jsonl (bench/check_claims.py, docs/CHECKS.md).",
+    )
+    check_min_contradiction: float = Field(
         0.5,
         ge=0.0,
         le=1.0,
-        description="/v1/check: a sentence whose verifier P(false) for a claim reaches this contradicts it "
-        "(docs/CHECKS.md).",
+        description="/v1/check: a sentence whose verifier P(false) for a claim reaches this contradicts it. Fitted "
+        "like check_min_support.",
     )
     check_max_claims: int = Field(12, ge=1, le=200, description="/v1/check: most claims (sentences) in one text.")
     check_passages: int = Field(

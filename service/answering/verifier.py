@@ -16,7 +16,7 @@ from prompts import load_prompt
 from service.answering.model import AnswerModel
 
 LABELS = ("true", "false", "unmentioned")  # the prompt's three replies
-_PREFIX_END = "Evidence:\n"  # everything up to here is the same for every claim (prompts/verify_user.txt)
+_PREFIX_END = "Evidence:\n"  # everything up to here is the same for every claim (prompts/*_user.txt)
 
 
 @dataclass(frozen=True)
@@ -26,18 +26,22 @@ class Support:
 
 
 class Verifier:
-    def __init__(self, model: AnswerModel) -> None:
+    """``prompt`` names the pair of prompt files (``<prompt>_system``, ``<prompt>_user``): "verify" for answers'
+    claims, "check" for claims checked against the articles (prompts/check_*.txt, with worked examples)."""
+
+    def __init__(self, model: AnswerModel, prompt: str = "verify") -> None:
         self.model = model
+        self.prompt = prompt
 
     def support(self, claim: str, evidence: Sequence[str]) -> Support:
         """How well ``evidence`` (the cited sentences) supports ``claim``."""
         if not evidence:
             return Support(0.0, 0.0)
-        user = load_prompt("verify_user").format(
+        user = load_prompt(f"{self.prompt}_user").format(
             evidence="\n".join(f"- {' '.join(e.split())}" for e in evidence), claim=claim
         )
         messages = [
-            ChatMessage(role=MessageRole.SYSTEM, content=load_prompt("verify_system")),
+            ChatMessage(role=MessageRole.SYSTEM, content=load_prompt(f"{self.prompt}_system")),
             ChatMessage(role=MessageRole.USER, content=user),
         ]
         p = self.model.label_probabilities(messages, _PREFIX_END, LABELS)

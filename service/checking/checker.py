@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from citewire.schemas import CheckResponse, CheckSpan, CheckTimings, ClaimCheck, ClaimLabel
+from index.chunking import sentence_spans
 from index.filters import ArticleFilter
 from service.answering.evidence import EvidencePolicy, EvidenceSentence, SentenceVectors, select_evidence
 from service.answering.guard import neutralise
@@ -29,7 +30,7 @@ class CheckPolicy:
     max_claim_chars: int = 2000
     passages: int = 6  # retrieved passages per claim whose sentences compete
     sentences: int = 3  # sentences per claim the verifier scores, best first
-    min_support: float = 0.5  # P(true) at which a sentence supports a claim
+    min_support: float = 0.2  # P(true) at which a sentence supports a claim (fitted on the tune claims)
     min_contradiction: float = 0.5  # P(false) at which a sentence contradicts it
 
 
@@ -109,8 +110,9 @@ class ClaimChecker:
         return sorted(picked, key=lambda e: -e.score)
 
     def _verdict(self, found: _Found) -> ClaimCheck:
-        """Each sentence scored alone, so every span shown is one the verifier read by itself."""
-        scored = [(e, self.verifier.support(found.claim.text, [neutralise(e.text)])) for e in found.evidence]
+        """Each sentence scored alone (with the one before it as context), so every span shown is one the verifier
+        read by itself."""
+        scored = [(e, self.verifier.support(found.claim.text, [neutralise(_in_context(e))])) for e in found.evidence]
         p = self.policy
         supporting = [_span(e, s) for e, s in sorted(scored, key=lambda x: -x[1].score) if s.score >= p.min_support]
         contradicting = [
@@ -139,6 +141,14 @@ def label_for(support: float, contradiction: float, policy: CheckPolicy) -> Clai
     if contradiction >= policy.min_contradiction:
         return "contradicted"
     return "supported" if support >= policy.min_support else "unmentioned"
+
+
+def _in_context(evidence: EvidenceSentence) -> str:
+    """The sentence after the one before it in its paragraph, so "the singer" or "the memo" is known."""
+    text = evidence.passage.article.article.text
+    before = text[text.rfind("\n", 0, evidence.start) + 1 : evidence.start]
+    spans = sentence_spans(before)
+    return f"{before[spans[-1][0] :].strip()} {evidence.text}" if spans else evidence.text
 
 
 def _span(evidence: EvidenceSentence, support: Support) -> CheckSpan:

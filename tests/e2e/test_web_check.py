@@ -5,10 +5,7 @@ Two claims about the seed article, one it states and one it says otherwise about
 contradicting sentences side by side, every quote exactly the article's text[start:end], and a sentence opens its
 passage highlighted, as a citation does. The mode is reached by mouse and by keyboard (the tabs follow ARIA's
 pattern). A screenshot is kept in tests/artifacts/web-check.png.
-
-The server runs with CITEWIRE_MIN_CONTRADICTION=0.4: with the "verify" prompt the verifier labels none of the
-seed's contradictions at the default 0.5 (bench/check_claims.py) and gives this claim P(false) 0.48; with the
-"check" prompt (prompts/check_*.txt) 0.64. The page needs a contradicted claim to show either way."""
+"""
 
 from __future__ import annotations
 
@@ -33,9 +30,7 @@ LABELS = {"supported": "Supported", "contradicted": "Contradicted", "unmentioned
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # One llama.cpp thread: on a busy machine two spin-waiting for each other are several times slower.
-    env = {"CITEWIRE_LLM_THREADS": "1", "CITEWIRE_MIN_CONTRADICTION": "0.4"}
-    with seeded_server(tmp_path_factory.mktemp("web-check-data"), env) as base:
+    with seeded_server(tmp_path_factory.mktemp("web-check-data")) as base:
         yield base
 
 
