@@ -13,7 +13,16 @@ PATH = re.compile(r"(?:`|\]\(|\.\./)((?:citewire|service|index|bench|tests|promp
 
 
 @pytest.mark.parametrize(
-    "doc", ["README.md", "docs/ARCHITECTURE.md", "docs/ARTICLES.md", "docs/DEPLOY.md", "docs/MCP.md", "docs/CLIENT.md"]
+    "doc",
+    [
+        "README.md",
+        "docs/ARCHITECTURE.md",
+        "docs/ARTICLES.md",
+        "docs/DEPLOY.md",
+        "docs/MCP.md",
+        "docs/CLIENT.md",
+        "docs/CHECKS.md",
+    ],
 )
 def test_every_path_a_doc_names_exists(doc: str) -> None:
     text = (ROOT / doc).read_text(encoding="utf-8")
