@@ -20,7 +20,7 @@ from service.evaluation.metrics import summarise
 pytestmark = pytest.mark.slow
 EVAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval" / "realtimeqa"
 N_QUESTIONS = 3
-N_DISTRACTORS = 10
+N_DISTRACTORS = 3
 RESULT_KEYS = {"engine", "id", "question", "answer", "abstained", "citations", "retrieved", "gold", "scores"}
 RESULT_KEYS |= {"timings_ms"}
 CITATION_KEYS = {"n", "article_id", "title", "source", "url", "published_at", "chunk_id", "quote", "start", "end"}
